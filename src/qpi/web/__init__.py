@@ -1,0 +1,1 @@
+"""QPI subpackage."""
