@@ -1,1 +1,1 @@
-"""QPI subpackage."""
+"""Passwords, sessions, API tokens, CSRF and rate limits."""

@@ -1,1 +1,234 @@
-"""QPI subpackage."""
+"""Pure scheduling policy of the server (``scheduling.md``): data and ``now`` in, decisions out.
+
+No I/O, no clock, no asyncio: this package imports only the standard library, msgspec and
+:mod:`qpi.errors`. Instants are timezone-aware UTC ``datetime`` values (the store converts its integer
+microseconds), durations ``timedelta`` values and QPU time integer milliseconds.
+
+Modules, one concept each:
+
+- :mod:`.settings` — :class:`SchedulerSettings` built once from the server config;
+- :mod:`.model` — the dispatch snapshot and plan types, and what the store must fill in;
+- :mod:`.capacity` — driver eligibility and free capacity (D2-D5), simulator/hardware resolution;
+- :mod:`.slots` — bookings in force and the holder's idleness (§2.3-2.4);
+- :mod:`.policy` — :func:`plan_dispatch` (P0-P6);
+- :mod:`.queue` — queue positions and waiting reasons (§5);
+- :mod:`.leases` — :func:`classify_lease` (L1-L5), cancelled leases, :func:`recovery_wakeup` (W4);
+- :mod:`.outcomes` — the outcome of a verdict, rejection, send failure or result (§4.3, L6, F1, J6);
+- :mod:`.accounting` — billable time, charges, admission (§7);
+- :mod:`.bookings` — booking rules and permissions (§6);
+- :mod:`.placement` — automatic QPU choice (§2.2).
+"""
+
+from __future__ import annotations
+
+from qpi.server.scheduling.accounting import (
+    INSUFFICIENT_BALANCE_DETAIL,
+    TIME_REQUEST_MAX_SECONDS,
+    TIME_REQUEST_MIN_SECONDS,
+    TIME_REQUEST_REASON_MAX_CHARS,
+    ChargeCase,
+    billable_ms,
+    charge_ms,
+    check_admission,
+    is_payable,
+    ms_to_seconds,
+    seconds_to_ms,
+)
+from qpi.server.scheduling.bookings import (
+    Actor,
+    Booking,
+    BookingQpu,
+    BookingRequest,
+    booking_in_force,
+    bookings_overlap,
+    change_wakes_dispatcher,
+    check_create,
+    check_delete,
+    check_edit,
+    check_release,
+    find_overlap,
+)
+from qpi.server.scheduling.capacity import (
+    SIMULATOR_KINDS,
+    driver_eligible,
+    driver_free,
+    driver_online,
+    effective_max_concurrent,
+    free_capacity,
+    is_simulator_qpu,
+    latest_driver_seen,
+    prefetch_factor,
+    resolve_on_driver_loss,
+)
+from qpi.server.scheduling.leases import (
+    CancelledLeaseAction,
+    LeaseDriver,
+    LeaseJob,
+    Verdict,
+    cancelled_lease_action,
+    classify_lease,
+    lease_deadline,
+    recovery_wakeup,
+    run_deadline,
+    ttl_deadline,
+)
+from qpi.server.scheduling.model import (
+    Assignment,
+    DispatchPlan,
+    DriverRole,
+    DriverState,
+    LinkState,
+    PendingJob,
+    QpuInfo,
+    QpuSnapshot,
+    SlotInForce,
+    rank_key,
+)
+from qpi.server.scheduling.outcomes import (
+    RETRYABLE_ERRORS,
+    SERVER_FAILURE_REASONS,
+    AckOutcome,
+    CancelReason,
+    JobFacts,
+    JobState,
+    Outcome,
+    ResultStatus,
+    RetryPolicy,
+    fence_ok,
+    is_retryable,
+    loss_outcome,
+    may_requeue,
+    queue_expired,
+    rejection_outcome,
+    result_outcome,
+    send_failed_outcome,
+)
+from qpi.server.scheduling.placement import QpuCandidate, check_target, choose_qpu, unsuitable_reason
+from qpi.server.scheduling.policy import candidate_limit, plan_dispatch
+from qpi.server.scheduling.queue import (
+    BalanceDetail,
+    BehindDetail,
+    BookedDetail,
+    BusyDetail,
+    NoDriverDetail,
+    QueueCounts,
+    QueueDetail,
+    QueueInfo,
+    WaitReason,
+    jobs_ahead,
+    queue_info,
+    waiting_info,
+)
+from qpi.server.scheduling.settings import (
+    BOOKING_PAST_TOLERANCE,
+    MAX_REJECTIONS,
+    BookingLimits,
+    LossPolicy,
+    OnDriverLoss,
+    SchedulerSettings,
+    effective_job_timeout,
+    effective_max_attempts,
+)
+from qpi.server.scheduling.slots import HolderState, holder_state, slot_in_force
+
+__all__ = [
+    "BOOKING_PAST_TOLERANCE",
+    "INSUFFICIENT_BALANCE_DETAIL",
+    "MAX_REJECTIONS",
+    "RETRYABLE_ERRORS",
+    "SERVER_FAILURE_REASONS",
+    "SIMULATOR_KINDS",
+    "TIME_REQUEST_MAX_SECONDS",
+    "TIME_REQUEST_MIN_SECONDS",
+    "TIME_REQUEST_REASON_MAX_CHARS",
+    "AckOutcome",
+    "Actor",
+    "Assignment",
+    "BalanceDetail",
+    "BehindDetail",
+    "BookedDetail",
+    "Booking",
+    "BookingLimits",
+    "BookingQpu",
+    "BookingRequest",
+    "BusyDetail",
+    "CancelReason",
+    "CancelledLeaseAction",
+    "ChargeCase",
+    "DispatchPlan",
+    "DriverRole",
+    "DriverState",
+    "HolderState",
+    "JobFacts",
+    "JobState",
+    "LeaseDriver",
+    "LeaseJob",
+    "LinkState",
+    "LossPolicy",
+    "NoDriverDetail",
+    "OnDriverLoss",
+    "Outcome",
+    "PendingJob",
+    "QpuCandidate",
+    "QpuInfo",
+    "QpuSnapshot",
+    "QueueCounts",
+    "QueueDetail",
+    "QueueInfo",
+    "ResultStatus",
+    "RetryPolicy",
+    "SchedulerSettings",
+    "SlotInForce",
+    "Verdict",
+    "WaitReason",
+    "billable_ms",
+    "booking_in_force",
+    "bookings_overlap",
+    "cancelled_lease_action",
+    "candidate_limit",
+    "change_wakes_dispatcher",
+    "charge_ms",
+    "check_admission",
+    "check_create",
+    "check_delete",
+    "check_edit",
+    "check_release",
+    "check_target",
+    "choose_qpu",
+    "classify_lease",
+    "driver_eligible",
+    "driver_free",
+    "driver_online",
+    "effective_job_timeout",
+    "effective_max_attempts",
+    "effective_max_concurrent",
+    "fence_ok",
+    "find_overlap",
+    "free_capacity",
+    "holder_state",
+    "is_payable",
+    "is_retryable",
+    "is_simulator_qpu",
+    "jobs_ahead",
+    "latest_driver_seen",
+    "lease_deadline",
+    "loss_outcome",
+    "may_requeue",
+    "ms_to_seconds",
+    "plan_dispatch",
+    "prefetch_factor",
+    "queue_expired",
+    "queue_info",
+    "rank_key",
+    "recovery_wakeup",
+    "rejection_outcome",
+    "resolve_on_driver_loss",
+    "result_outcome",
+    "run_deadline",
+    "seconds_to_ms",
+    "send_failed_outcome",
+    "slot_in_force",
+    "ttl_deadline",
+    "unsuitable_reason",
+    "waiting_info",
+]

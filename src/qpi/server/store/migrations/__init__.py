@@ -1,0 +1,1 @@
+"""Checked-in schema migrations, applied in order by qpi.server.store.migrate."""

@@ -1,0 +1,224 @@
+"""Reads that feed the pure scheduling policy: one ``QpuSnapshot`` per QPU, and queue counts.
+
+The queries follow what ``server/scheduling/model.py`` documents field by field; all of them use
+indexes (pending rank index, lease index, booking window index). Driver link facts that only
+live in this replica's memory (``attached``, ``suspect``, ``last_dispatch_at``) are overlaid by
+the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from qpi.server.clock import from_us, to_us
+from qpi.server.scheduling import (
+    DriverState,
+    PendingJob,
+    QpuInfo,
+    QpuSnapshot,
+    QueueCounts,
+    SchedulerSettings,
+    SlotInForce,
+    is_simulator_qpu,
+)
+from qpi.server.store.engine import Db
+from qpi.server.store.names import TableNames
+
+__all__ = ["Snapshots"]
+
+_PAYABLE = "(u.role = 'superuser' OR u.balance_ms > 0)"
+
+
+def _dt(us: int | None) -> datetime | None:
+    return None if us is None else from_us(int(us))
+
+
+class Snapshots:
+    def __init__(self, db: Db, names: TableNames) -> None:
+        self.db = db
+        self.n = names
+
+    async def qpu_snapshot(
+        self,
+        qpu_id: str,
+        *,
+        now: datetime,
+        settings: SchedulerSettings,
+        pending_limit: int | None = 0,
+        lock: bool = False,
+    ) -> QpuSnapshot | None:
+        """The snapshot of one QPU at ``now``; ``pending_limit`` jobs per rank class (0: none, None: all).
+
+        With ``lock`` (inside the claim transaction on PostgreSQL) the QPU row is locked first (C1).
+        """
+        n = self.n
+        suffix = " FOR UPDATE" if lock and self.db.dialect == "postgres" else ""
+        qpu = await self.db.fetchone(
+            f"SELECT id, name, enabled, bookable, max_concurrent FROM {n.qpus} WHERE id = {{}}{suffix}", qpu_id
+        )
+        if qpu is None:
+            return None
+        now_us = to_us(now)
+        drivers = await self.db.fetch(
+            f"SELECT d.id, d.kind, d.role, d.enabled, d.status, d.last_seen, d.workers_ready, "
+            f"(SELECT COUNT(*) FROM {n.jobs} j WHERE j.lease_driver = d.id AND j.lease_open) AS open_leases "
+            f"FROM {n.drivers} d WHERE d.qpu_id = {{}}",
+            qpu_id,
+        )
+        open_leases = await self.db.fetchval(
+            f"SELECT COUNT(*) AS c FROM {n.jobs} WHERE qpu_id = {{}} AND lease_open", qpu_id
+        )
+        simulator = is_simulator_qpu([d["kind"] for d in drivers if d["role"] == "process"])
+        slot = await self._slot(qpu_id, bool(qpu["bookable"]), now_us)
+        next_start = None
+        if qpu["bookable"]:
+            value = await self.db.fetchval(
+                f"SELECT MIN(start_time) AS s FROM {n.time_slots} WHERE start_time > {{}} "
+                "AND (qpu_id = {} OR qpu_id IS NULL)",
+                now_us,
+                qpu_id,
+            )
+            next_start = _dt(value)
+        pending: list[PendingJob] = []
+        if pending_limit != 0:
+            pending = await self._pending(qpu_id, slot, pending_limit)
+        return QpuSnapshot(
+            qpu=QpuInfo(
+                id=qpu["id"],
+                name=qpu["name"],
+                enabled=bool(qpu["enabled"]),
+                bookable=bool(qpu["bookable"]),
+                simulator=simulator,
+                max_concurrent=qpu["max_concurrent"],
+            ),
+            settings=settings,
+            open_leases=int(open_leases),
+            drivers=tuple(
+                DriverState(
+                    id=d["id"],
+                    role=d["role"],
+                    enabled=bool(d["enabled"]),
+                    link_state=d["status"],
+                    last_seen=_dt(d["last_seen"]),
+                    workers_ready=int(d["workers_ready"]),
+                    open_leases=int(d["open_leases"]),
+                )
+                for d in drivers
+            ),
+            slot=slot,
+            next_slot_start=next_start,
+            pending=tuple(pending),
+        )
+
+    async def _slot(self, qpu_id: str, bookable: bool, now_us: int) -> SlotInForce | None:
+        if not bookable:
+            return None
+        n = self.n
+        row = await self.db.fetchone(
+            f"SELECT id, qpu_id, booked_by, start_time, end_time FROM {n.time_slots} "
+            "WHERE start_time <= {} AND end_time > {} AND (qpu_id = {} OR qpu_id IS NULL) ORDER BY start_time LIMIT 1",
+            now_us,
+            now_us,
+            qpu_id,
+        )
+        if row is None:
+            return None
+        holder = row["booked_by"]
+        facts = await self.db.fetchone(
+            f"SELECT "
+            f"(SELECT COUNT(*) FROM {n.jobs} WHERE qpu_id = {{}} AND owner = {{}} AND lease_open "
+            f"AND state IN ('dispatched', 'running')) AS in_flight, "
+            f"(SELECT COUNT(*) FROM {n.jobs} j JOIN {n.users} u ON u.id = j.owner WHERE j.qpu_id = {{}} "
+            f"AND j.owner = {{}} AND j.state = 'pending' AND {_PAYABLE}) AS payable_pending, "
+            f"(SELECT MAX(finished_at) FROM {n.jobs} WHERE qpu_id = {{}} AND owner = {{}} "
+            f"AND finished_at IS NOT NULL) AS last_finished",
+            qpu_id,
+            holder,
+            qpu_id,
+            holder,
+            qpu_id,
+            holder,
+        )
+        assert facts is not None
+        return SlotInForce(
+            booking_id=row["id"],
+            holder=holder,
+            start=from_us(row["start_time"]),
+            end=from_us(row["end_time"]),
+            qpu_id=row["qpu_id"],
+            holder_in_flight=int(facts["in_flight"]),
+            holder_payable_pending=int(facts["payable_pending"]),
+            holder_last_finished_at=_dt(facts["last_finished"]),
+        )
+
+    async def _pending(self, qpu_id: str, slot: SlotInForce | None, limit: int | None) -> list[PendingJob]:
+        n = self.n
+        base = (
+            f"SELECT j.id, j.owner, j.submitted_at, j.seq, j.requeued_at, u.role, u.balance_ms "
+            f"FROM {n.jobs} j JOIN {n.users} u ON u.id = j.owner "
+            f"WHERE j.qpu_id = {{}} AND j.state = 'pending' AND {_PAYABLE}"
+        )
+        tail = " ORDER BY j.submitted_at, j.seq" + (" LIMIT {}" if limit is not None else "")
+        limit_args = [limit] if limit is not None else []
+        rows = []
+        if slot is None:
+            rows = await self.db.fetch(base + tail, qpu_id, *limit_args)
+        else:
+            rows = await self.db.fetch(base + " AND j.owner = {}" + tail, qpu_id, slot.holder, *limit_args)
+            rows += await self.db.fetch(base + " AND j.owner <> {}" + tail, qpu_id, slot.holder, *limit_args)
+        return [
+            PendingJob(
+                id=r["id"],
+                owner=r["owner"],
+                submitted_at=from_us(r["submitted_at"]),
+                seq=int(r["seq"]),
+                payable=True,
+                owner_balance_ms=None if r["role"] == "superuser" else int(r["balance_ms"]),
+                requeued_at=_dt(r["requeued_at"]),
+            )
+            for r in rows
+        ]
+
+    async def pending_job(self, job_id: str) -> tuple[str, PendingJob] | None:
+        """A pending job as the policy sees it, with its QPU id; None when it is not pending."""
+        row = await self.db.fetchone(
+            f"SELECT j.id, j.qpu_id, j.owner, j.submitted_at, j.seq, j.requeued_at, u.role, u.balance_ms "
+            f"FROM {self.n.jobs} j LEFT JOIN {self.n.users} u ON u.id = j.owner "
+            "WHERE j.id = {} AND j.state = 'pending'",
+            job_id,
+        )
+        if row is None or row["qpu_id"] is None:
+            return None
+        superuser = row["role"] == "superuser"
+        balance = int(row["balance_ms"] or 0)
+        return row["qpu_id"], PendingJob(
+            id=row["id"],
+            owner=row["owner"] or "",
+            submitted_at=from_us(row["submitted_at"]),
+            seq=int(row["seq"]),
+            payable=superuser or balance > 0,
+            owner_balance_ms=None if superuser else balance,
+            requeued_at=_dt(row["requeued_at"]),
+        )
+
+    async def queue_counts(self, qpu_id: str, job: PendingJob, slot: SlotInForce | None) -> QueueCounts:
+        """Payable pending jobs of the QPU ranked by (submitted_at, seq) before ``job`` (and the holder's)."""
+        n = self.n
+        sub = to_us(job.submitted_at)
+        holder_part = (
+            ", SUM(CASE WHEN j.owner = {} THEN 1 ELSE 0 END) AS holder" if slot is not None else ", 0 AS holder"
+        )
+        args: list[object] = [slot.holder] if slot is not None else []
+        row = await self.db.fetchone(
+            f"SELECT COUNT(*) AS c{holder_part} FROM {n.jobs} j JOIN {n.users} u ON u.id = j.owner "
+            f"WHERE j.qpu_id = {{}} AND j.state = 'pending' AND {_PAYABLE} AND j.id <> {{}} "
+            "AND (j.submitted_at < {} OR (j.submitted_at = {} AND j.seq < {}))",
+            *args,
+            qpu_id,
+            job.id,
+            sub,
+            sub,
+            job.seq,
+        )
+        assert row is not None
+        return QueueCounts(earlier_payable=int(row["c"] or 0), earlier_payable_of_holder=int(row["holder"] or 0))
