@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from qpi import __version__
 from qpi.errors import APIError, StoreError, UnavailableError
-from qpi.server.api import auth, drivers, health, jobs, qpus, tokens, users
+from qpi.server.api import auth, connect, drivers, health, jobs, qpus, tokens, users
 from qpi.server.api.guards import SubmitGuard
 from qpi.server.api.middleware import QpiMiddleware
 from qpi.server.context import ServerContext
@@ -28,10 +28,11 @@ __all__ = ["ROUTE_MODULES", "create_app"]
 
 logger = logging.getLogger(__name__)
 
-ROUTE_MODULES = (health, auth, users, tokens, qpus, drivers, jobs)
+ROUTE_MODULES = (health, auth, users, tokens, qpus, drivers, connect, jobs)
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
 def _request_id(request: Request[Any, Any, State]) -> str:
@@ -60,6 +61,9 @@ def _validation_error(request: Request[Any, Any, State], exc: ValidationExceptio
         )
     in_message = _FIELD_IN_MESSAGE.search(message)
     field = in_message.group(1) if in_message else (key if key not in ("", "data") else None)
+    missing = _MISSING_FIELD.search(message)
+    if missing:
+        field = f"{field}.{missing.group(1)}" if field else missing.group(1)
     clean = _FIELD_IN_MESSAGE.sub("", message).rstrip(" -")
     detail = f"{field}: {clean}" if field else clean or "the request is invalid"
     return _respond(request, APIError(detail, code="invalid_request", field=field or None))

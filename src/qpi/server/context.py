@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qpi.server.auth.principal import Authenticator
 from qpi.server.auth.ratelimit import TokenBuckets
@@ -70,6 +70,7 @@ class ServerContext:
     authenticator: Authenticator
     settings: SchedulerSettings
     tls: TlsMaterial | None = None
+    links: Any = None  # server.links.LinkManager once the link layer runs
     started_at_us: int = 0
     tasks_healthy: bool = True
     failing_tasks: list[str] = field(default_factory=list)

@@ -23,6 +23,7 @@ from qpi.server.app import create_app
 from qpi.server.clock import Clock, SystemClock
 from qpi.server.context import ServerContext
 from qpi.server.housekeeping import housekeeping_loop
+from qpi.server.wiring import wire_link_layer
 from qpi.server.store import Store, TableNames
 from qpi.server.supervisor import Supervisor
 from qpi.server.tls import TlsPaths, ensure_tls
@@ -80,7 +81,9 @@ class Server:
                 )
             )
             self.ctx = ServerContext.build(config, store, self.clock, tls=tls)
+            self.links = wire_link_layer(self.ctx, self.supervisor)
             self.supervisor.add("housekeeping", lambda: housekeeping_loop(self.ctx))  # type: ignore[arg-type]
+            await self._reconcile()
             self.app = create_app(self.ctx, lifespan=[self._lifespan])
         except BaseException:
             await self._stack.aclose()
@@ -88,12 +91,20 @@ class Server:
             raise
         return self
 
+    async def _reconcile(self) -> None:
+        """S2: no driver is attached at start; statuses go offline until each says Hello again (S3-S5)."""
+        assert self.ctx is not None
+        now = self.clock.now_us()
+        for qpu_id in await self.ctx.store.drivers.mark_all_offline(now):
+            await self.ctx.store.qpus.refresh_status(qpu_id, now=now)
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         await self.supervisor.start()
         try:
             yield
         finally:
+            await self.links.shutdown()  # Disconnect(server_shutdown) to attached drivers (P-5.10)
             await self.supervisor.stop()
 
     async def __aexit__(

@@ -34,6 +34,7 @@ from qpi.server.store.rows import (
     UserRow,
 )
 from qpi.server.store.snapshots import Snapshots
+from qpi.server.store.transitions import Transitions
 from qpi.server.store.tables import Tables, build_tables
 from qpi.server.store.users import Users
 
@@ -78,6 +79,7 @@ class Store:
         self.jobs = Jobs(db, names, self.events)
         self.idempotency = Idempotency(db, names)
         self.snapshots = Snapshots(db, names)
+        self.transitions = Transitions(db, names, self.events, self.ledger, self.snapshots)
 
     @property
     def dialect(self) -> str:

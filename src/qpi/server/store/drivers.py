@@ -121,6 +121,23 @@ class Drivers:
         assert row is not None
         return row
 
+    async def touch(self, driver_id: str, now: int, *, workers_ready: int) -> None:
+        await self.db.execute(
+            f"UPDATE {self.n.drivers} SET last_seen = {{}}, workers_ready = {{}} WHERE id = {{}}",
+            now,
+            workers_ready,
+            driver_id,
+        )
+
+    async def mark_all_offline(self, now: int) -> list[str]:
+        """S2: at start every driver is offline until it says Hello again; returns the QPUs touched."""
+        rows = await self.db.fetch(
+            f"UPDATE {self.n.drivers} SET status = 'offline', updated = {{}} WHERE status <> 'offline' "
+            "RETURNING qpu_id",
+            now,
+        )
+        return sorted({r["qpu_id"] for r in rows})
+
     async def delete(self, driver_id: str) -> bool:
         rows = await self.db.fetch(f"DELETE FROM {self.n.drivers} WHERE id = {{}} RETURNING id", driver_id)
         return bool(rows)

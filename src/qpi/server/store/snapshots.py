@@ -110,6 +110,13 @@ class Snapshots:
             pending=tuple(pending),
         )
 
+    async def with_pending(self, snap: QpuSnapshot, limit: int | None) -> QpuSnapshot:
+        """The snapshot with up to ``limit`` payable pending jobs per rank class (P1, P2)."""
+        import msgspec
+
+        jobs = await self._pending(snap.qpu.id, snap.slot, limit)
+        return msgspec.structs.replace(snap, pending=tuple(jobs))
+
     async def _slot(self, qpu_id: str, bookable: bool, now_us: int) -> SlotInForce | None:
         if not bookable:
             return None

@@ -1,0 +1,385 @@
+"""Dispatch-time job transitions: claim (T2), accept/start (T3/T4), and applying an ``Outcome``.
+
+Each unit of work is one transaction; every state change is a compare-and-set on
+``(id, state, attempt)`` (C3) and appends its ``job.*`` event (J4); a charge is the ``usage``
+ledger entry, unique per ``(job, attempt)`` (G4), written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from qpi.errors import ConflictError
+from qpi.server.clock import to_us
+from qpi.server.scheduling import (
+    DispatchPlan,
+    Outcome,
+    QpuSnapshot,
+    SchedulerSettings,
+    candidate_limit,
+    effective_job_timeout,
+    plan_dispatch,
+)
+from qpi.server.store.common import json_dumps, new_id
+from qpi.server.store.engine import Db
+from qpi.server.store.events import Events, NewEvent
+from qpi.server.store.ledger import Ledger
+from qpi.server.store.names import TableNames
+from qpi.server.store.rows import EventRow
+from qpi.server.store.snapshots import Snapshots
+
+__all__ = ["Applied", "Claim", "ResultFacts", "Transitions", "legacy"]
+
+
+def legacy(state: str) -> str:
+    return "running" if state == "dispatched" else state
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: str
+    attempt: int
+    driver_id: str
+    qpu_id: str
+    owner: str | None
+    payload_json: str
+    timeout_s: float
+    dispatched_at: int
+
+
+@dataclass(frozen=True)
+class ResultFacts:
+    """What a driver result brings to an outcome: the body to store and the time to charge."""
+
+    billable_ms: int = 0
+    results_json: str | None = None
+    timings_json: str | None = None
+    error_message: str | None = None
+    late_body: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Applied:
+    changed: bool = False
+    events: list[EventRow] = field(default_factory=list)
+    charged_ms: int = 0
+
+
+_JOB_FACT_COLUMNS = (
+    "id, state, attempt, rejections, owner, qpu_id, qpu_name, lease_driver, lease_open, submitted_at, "
+    "dispatched_at, accepted_at, started_at, cancel_sent_at, failure_reason, max_attempts, held_seen_at, "
+    "session, charged_ms"
+)
+
+
+class Transitions:
+    def __init__(self, db: Db, names: TableNames, events: Events, ledger: Ledger, snapshots: Snapshots) -> None:
+        self.db = db
+        self.n = names
+        self.events = events
+        self.ledger = ledger
+        self.snapshots = snapshots
+
+    # --- claim (C1) ---------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        qpu_id: str,
+        *,
+        now: datetime,
+        settings: SchedulerSettings,
+        overlay: Callable[[QpuSnapshot], QpuSnapshot],
+        sessions: Callable[[str], int],
+    ) -> tuple[DispatchPlan | None, list[Claim], list[EventRow]]:
+        """Lock the QPU, read the snapshot, plan, CAS each chosen job to ``dispatched``, commit."""
+        claims: list[Claim] = []
+        events: list[EventRow] = []
+        now_us = to_us(now)
+        async with self.db.transaction():
+            snap = await self.snapshots.qpu_snapshot(qpu_id, now=now, settings=settings, lock=True)
+            if snap is None:
+                return None, [], []
+            snap = overlay(snap)
+            limit = candidate_limit(snap, now)
+            snap = await self.snapshots.with_pending(snap, limit)
+            plan = plan_dispatch(snap, now)
+            if not plan.assignments:
+                return plan, [], []
+            qpu = await self.db.fetchone(f"SELECT job_timeout_ms FROM {self.n.qpus} WHERE id = {{}}", qpu_id)
+            timeout_ms = qpu["job_timeout_ms"] if qpu else None
+            timeout = effective_job_timeout(None if timeout_ms is None else timeout_ms / 1000, settings)
+            for a in plan.assignments:
+                row = await self.db.fetchone(
+                    f"UPDATE {self.n.jobs} SET state = 'dispatched', attempt = attempt + 1, lease_driver = {{}}, "
+                    "lease_open = TRUE, session = {}, dispatched_at = {}, accepted_at = NULL, started_at = NULL, "
+                    "held_seen_at = NULL, updated = {} WHERE id = {} AND state = 'pending' "
+                    "RETURNING attempt, owner, payload",
+                    a.driver_id,
+                    sessions(a.driver_id),
+                    now_us,
+                    now_us,
+                    a.job_id,
+                )
+                if row is None:
+                    continue
+                claims.append(
+                    Claim(
+                        job_id=a.job_id,
+                        attempt=int(row["attempt"]),
+                        driver_id=a.driver_id,
+                        qpu_id=qpu_id,
+                        owner=row["owner"],
+                        payload_json=row["payload"],
+                        timeout_s=timeout.total_seconds(),
+                        dispatched_at=now_us,
+                    )
+                )
+                events.append(
+                    await self._event(
+                        "job.dispatched",
+                        a.job_id,
+                        row["owner"],
+                        qpu_id,
+                        a.driver_id,
+                        now_us,
+                        {"from": "pending", "state": "dispatched", "attempt": int(row["attempt"]),
+                         "actor": "dispatcher"},
+                    )
+                )
+        return plan, claims, events
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    async def facts(self, job_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        suffix = " FOR UPDATE" if lock and self.db.dialect == "postgres" else ""
+        return await self.db.fetchone(
+            f"SELECT {_JOB_FACT_COLUMNS} FROM {self.n.jobs} WHERE id = {{}}{suffix}", job_id
+        )
+
+    async def result_recorded(self, job_id: str, attempt: int) -> bool:
+        row = await self.db.fetchone(
+            f"SELECT 1 AS one FROM {self.n.ledger} WHERE job_id = {{}} AND attempt = {{}} AND kind = 'usage'",
+            job_id,
+            attempt,
+        )
+        return row is not None
+
+    async def in_flight(self) -> list[dict[str, Any]]:
+        """Every attempt holding a lease: ``dispatched``/``running``, or ``cancelled`` with an open lease."""
+        return await self.db.fetch(
+            f"SELECT j.{_JOB_FACT_COLUMNS.replace(', ', ', j.')}, q.job_timeout_ms, q.on_driver_loss, "
+            f"q.max_attempts AS qpu_max_attempts FROM {self.n.jobs} j LEFT JOIN {self.n.qpus} q ON q.id = j.qpu_id "
+            "WHERE j.lease_open OR j.state IN ('dispatched', 'running')"
+        )
+
+    async def oldest_pending(self) -> list[dict[str, Any]]:
+        return await self.db.fetch(
+            f"SELECT id, submitted_at FROM {self.n.jobs} WHERE state = 'pending' ORDER BY submitted_at LIMIT 1"
+        )
+
+    async def expired_pending(self, cutoff_us: int, limit: int = 500) -> list[dict[str, Any]]:
+        return await self.db.fetch(
+            f"SELECT {_JOB_FACT_COLUMNS} FROM {self.n.jobs} WHERE state = 'pending' AND submitted_at <= {{}} "
+            "LIMIT {}",
+            cutoff_us,
+            limit,
+        )
+
+    # --- small updates (T3, T4, held lists) -------------------------------------------------------
+
+    async def mark_accepted(self, job_id: str, attempt: int, driver_id: str, now_us: int) -> EventRow | None:
+        row = await self.db.fetchone(
+            f"UPDATE {self.n.jobs} SET accepted_at = {{}}, held_seen_at = {{}}, updated = {{}} WHERE id = {{}} "
+            "AND attempt = {} AND lease_driver = {} AND state = 'dispatched' AND accepted_at IS NULL "
+            "RETURNING owner, qpu_id",
+            now_us,
+            now_us,
+            now_us,
+            job_id,
+            attempt,
+            driver_id,
+        )
+        if row is None:
+            return None
+        return await self._event(
+            "job.accepted", job_id, row["owner"], row["qpu_id"], driver_id, now_us,
+            {"from": "dispatched", "state": "dispatched", "attempt": attempt, "actor": "listener"},
+        )  # fmt: skip
+
+    async def mark_started(self, job_id: str, attempt: int, driver_id: str, now_us: int) -> EventRow | None:
+        row = await self.db.fetchone(
+            f"UPDATE {self.n.jobs} SET state = 'running', started_at = {{}}, "
+            "accepted_at = COALESCE(accepted_at, {}), held_seen_at = {}, updated = {} WHERE id = {} "
+            "AND attempt = {} AND lease_driver = {} AND state = 'dispatched' RETURNING owner, qpu_id",
+            now_us,
+            now_us,
+            now_us,
+            now_us,
+            job_id,
+            attempt,
+            driver_id,
+        )
+        if row is None:
+            return None
+        return await self._event(
+            "job.started", job_id, row["owner"], row["qpu_id"], driver_id, now_us,
+            {"from": "dispatched", "state": "running", "attempt": attempt, "actor": "listener"},
+        )  # fmt: skip
+
+    async def mark_named(self, refs: list[tuple[str, int]], driver_id: str, now_us: int) -> None:
+        """Record that the lease driver's held list / outbox named these attempts (L1, L3)."""
+        for job_id, attempt in refs:
+            await self.db.execute(
+                f"UPDATE {self.n.jobs} SET held_seen_at = {{}} WHERE id = {{}} AND attempt = {{}} "
+                "AND lease_driver = {} AND lease_open",
+                now_us,
+                job_id,
+                attempt,
+                driver_id,
+            )
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    async def apply(
+        self,
+        job: dict[str, Any],
+        outcome: Outcome,
+        *,
+        now_us: int,
+        actor: str,
+        driver_id: str | None = None,
+        facts: ResultFacts | None = None,
+        attempt: int | None = None,
+    ) -> Applied:
+        """Apply ``outcome`` to the job row ``job`` (read in this transaction); CAS on state and attempt."""
+        assert self.db.in_transaction()
+        facts = facts or ResultFacts()
+        applied = Applied()
+        job_id, state, current = job["id"], job["state"], int(job["attempt"])
+        if outcome.late_result and facts.late_body is not None:
+            await self.db.execute(
+                f"INSERT INTO {self.n.late_results} (id, job_id, attempt, driver_id, received_at, reason, body) "
+                "VALUES ({}, {}, {}, {}, {}, {}, {})",
+                new_id(), job_id, attempt if attempt is not None else current, driver_id, now_us, outcome.ack or "stale",
+                facts.late_body,
+            )  # fmt: skip
+            applied.events.append(
+                await self.events.append(
+                    NewEvent("job.result_discarded", "admin",
+                             {"attempt": attempt, "reason": "stale_attempt" if state != "cancelled" else "cancelled"},
+                             job=job_id, qpu=job["qpu_id"], driver=driver_id),
+                    now=now_us,
+                )
+            )  # fmt: skip
+        if outcome.charge and job["owner"]:
+            try:
+                await self.ledger.apply(
+                    user_id=job["owner"], kind="usage", amount_ms=-facts.billable_ms, now=now_us, job_id=job_id,
+                    attempt=current, actor=actor, reason="execution time measured by the driver",
+                )  # fmt: skip
+                applied.charged_ms = facts.billable_ms
+            except ConflictError:
+                applied.charged_ms = 0  # already charged for this attempt (G4)
+        if outcome.to_state is None:
+            if outcome.close_lease and job["lease_open"]:
+                await self.db.execute(
+                    f"UPDATE {self.n.jobs} SET lease_open = FALSE, charged_ms = charged_ms + {{}}, "
+                    "duration_ms = COALESCE({}, duration_ms), updated = {} WHERE id = {} AND attempt = {}",
+                    applied.charged_ms, facts.billable_ms if outcome.charge else None, now_us, job_id, current,
+                )  # fmt: skip
+                applied.changed = True
+            return applied
+        sets, args = self._sets(outcome, facts, now_us, applied.charged_ms)
+        row = await self.db.fetchone(
+            f"UPDATE {self.n.jobs} SET {sets}, updated = {{}} WHERE id = {{}} AND state = {{}} AND attempt = {{}} "
+            "RETURNING attempt",
+            *args,
+            now_us,
+            job_id,
+            state,
+            current,
+        )
+        if row is None:
+            return applied
+        applied.changed = True
+        to = outcome.to_state
+        data: dict[str, Any] = {"from": state, "state": to, "status": legacy(to), "attempt": int(row["attempt"]),
+                                "actor": actor, "driver": driver_id or job["lease_driver"]}  # fmt: skip
+        if outcome.failure_reason:
+            data["reason"] = outcome.failure_reason
+            data["error"] = {"code": outcome.failure_reason, "message": facts.error_message or outcome.failure_reason}
+        if outcome.loss_reason:
+            data["reason"] = outcome.loss_reason
+        if applied.charged_ms:
+            data["qpu_seconds"] = applied.charged_ms / 1000
+        kind = "job.requeued" if to == "pending" else f"job.{to}"
+        applied.events.append(
+            await self._event(kind, job_id, job["owner"], job["qpu_id"], driver_id or job["lease_driver"], now_us, data)
+        )
+        return applied
+
+    @staticmethod
+    def _sets(outcome: Outcome, facts: ResultFacts, now_us: int, charged_ms: int) -> tuple[str, list[Any]]:
+        parts: list[str] = ["state = {}"]
+        args: list[Any] = [outcome.to_state]
+        if outcome.close_lease:
+            parts.append("lease_open = FALSE")
+        if outcome.to_state == "pending":
+            if outcome.restore_attempt:
+                parts.append("attempt = attempt - 1")
+            if outcome.count_rejection:
+                parts.append("rejections = rejections + 1")
+            if outcome.loss_reason:
+                parts += ["requeued_at = {}", "last_loss_reason = {}"]
+                args += [now_us, outcome.loss_reason]
+            parts += ["accepted_at = NULL", "started_at = NULL"]
+            return ", ".join(parts), args
+        parts.append("finished_at = {}")
+        args.append(now_us)
+        if outcome.count_rejection:
+            parts.append("rejections = rejections + 1")
+        if outcome.failure_reason:
+            parts += ["failure_reason = {}", "error_message = {}"]
+            args += [outcome.failure_reason, facts.error_message or outcome.failure_reason]
+        if facts.results_json is not None:
+            parts.append("results = {}")
+            args.append(facts.results_json)
+        if facts.timings_json is not None:
+            parts.append("timings = {}")
+            args.append(facts.timings_json)
+        if outcome.charge:
+            parts += ["duration_ms = {}", "charged_ms = charged_ms + {}"]
+            args += [facts.billable_ms, charged_ms]
+        return ", ".join(parts), args
+
+    async def _event(
+        self, kind: str, job_id: str, owner: str | None, qpu_id: str | None, driver: str | None, now_us: int,
+        data: dict[str, Any],
+    ) -> EventRow:
+        data.setdefault("status", legacy(str(data.get("state", ""))))
+        return await self.events.append(
+            NewEvent(kind, "owner", data, job=job_id, user_id=owner, qpu=qpu_id, driver=driver), now=now_us
+        )
+
+
+def failed_results_doc(job_id: str, backend: str, message: str) -> str:
+    """A failed job's ``results`` (api.md §3.5): clients reading ``results.error`` keep working."""
+    return json_dumps({"success": False, "status": "ERROR", "job_id": job_id, "backend_name": backend,
+                       "error": message})  # fmt: skip
+
+
+def timings_doc(driver_timings: dict[str, Any] | None, *, submitted_us: int, dispatched_us: int | None) -> str:
+    """The stored timings: the driver's ``JobTimings`` and the server's summary (api.md §3.5)."""
+    t = driver_timings or {}
+    summary = {
+        "queued_s": round(((dispatched_us or submitted_us) - submitted_us) / 1e6, 6),
+        "execution_s": round(float(t.get("transpile_s", 0)) + float(t.get("compile_s", 0))
+                             + float(t.get("execute_s", 0)), 6),
+        "post_processing_s": round(float(t.get("process_s", 0)), 6),
+    }  # fmt: skip
+    return json_dumps({"driver": t, "summary": summary})
+
