@@ -37,8 +37,8 @@ def start(cli_options: dict[str, object]) -> None:
     setup_logging(config.log_level, config.log_format)
     try:
         code = asyncio.run(run_driver(config))
-    except KeyboardInterrupt:
-        code = 0
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        code = 1
     raise SystemExit(code)
 
 

@@ -15,6 +15,7 @@ from qpi.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from qpi.config import ServeConfig
+    from qpi.server.localmode import LocalSetup
 
 __all__ = ["db_group", "migrate", "run_server", "serve"]
 

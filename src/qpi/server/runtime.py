@@ -6,11 +6,13 @@ Litestar lifespan starts and stops the supervised tasks, so the test client runs
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +25,7 @@ from qpi.server.app import create_app
 from qpi.server.clock import Clock, SystemClock
 from qpi.server.context import ServerContext
 from qpi.server.housekeeping import housekeeping_loop
+from qpi.server.localmode import LocalSetup, ensure_local, run_local_driver
 from qpi.server.wiring import wire_link_layer
 from qpi.server.store import Store, TableNames
 from qpi.server.supervisor import Supervisor
@@ -50,6 +53,7 @@ class Server:
         self.ctx: ServerContext | None = None
         self.app: Litestar | None = None
         self.uvicorn: Any = None
+        self.local: LocalSetup | None = None
 
     def _on_health(self, failing: list[str]) -> None:
         if self.ctx is not None:
@@ -84,6 +88,10 @@ class Server:
             self.links = wire_link_layer(self.ctx, self.supervisor)
             self.supervisor.add("housekeeping", lambda: housekeeping_loop(self.ctx))  # type: ignore[arg-type]
             await self._reconcile()
+            if config.local_qpu:
+                self.local = await ensure_local(self.ctx)
+                setup = self.local
+                self.supervisor.add("local-driver", lambda: run_local_driver(self.ctx, setup))  # type: ignore[arg-type]
             self.app = create_app(self.ctx, lifespan=[self._lifespan])
         except BaseException:
             await self._stack.aclose()
@@ -158,12 +166,43 @@ class Server:
             timeout_graceful_shutdown=int(self.config.shutdown_timeout),
             server_header=False,
         )
-        self.uvicorn = uvicorn.Server(config)
-        await self.uvicorn.serve()
+        self.uvicorn = _QuietSignalsServer(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._on_signal)
+        try:
+            await self.uvicorn.serve()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    def _on_signal(self) -> None:
+        """First signal: graceful stop within --shutdown-timeout; a second one: stop at once."""
+        if self.uvicorn is None:
+            return
+        if self.uvicorn.should_exit:
+            self.uvicorn.force_exit = True
+        self.uvicorn.should_exit = True
 
     def request_stop(self) -> None:
         if self.uvicorn is not None:
             self.uvicorn.should_exit = True
+
+
+class _QuietSignalsServer:
+    """uvicorn's server, with signals handled by :class:`Server` (uvicorn would re-raise them on exit)."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class _Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        return _Server(config)
 
 
 def _import_circuit_parsers() -> None:
