@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
@@ -39,7 +40,7 @@ class Dispatcher:
         self.all_dirty = True
         self.timers: dict[str, datetime] = {}
         self._event = asyncio.Event()
-        self.on_dispatch: list[object] = []
+        self.on_claims: Callable[[], None] | None = None
 
     def wake(self, qpu_id: str = ALL_QPUS) -> None:
         if qpu_id == ALL_QPUS:
@@ -99,6 +100,8 @@ class Dispatcher:
         self.ctx.hub.publish(events)
         for claim in claims:
             await self._send(claim, now)
+        if claims and self.on_claims is not None:
+            self.on_claims()  # new leases, new deadlines for the recovery loop (W4)
         return claims
 
     async def _send(self, claim: Claim, now: datetime) -> None:

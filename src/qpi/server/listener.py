@@ -8,14 +8,12 @@ wake-ups are raised after it too (W2).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 
-from qpi import __version__
 from qpi.errors import LinkError
 from qpi.protocol.messages import (
     CancelJob,
@@ -45,7 +43,6 @@ from qpi.server.context import ServerContext
 from qpi.server.links import Inbound, Link, LinkManager
 from qpi.server.results import ResultHandler
 from qpi.server.store import EventRow
-from qpi.server.store.common import json_dumps
 
 __all__ = ["Listener"]
 
@@ -58,6 +55,8 @@ class Listener:
         self.links = links
         self.results = results
         self._unknown_logged: set[tuple[str, int, str]] = set()
+        self.on_held_list: Callable[[], None] | None = None
+        self._held_seen = False
 
     async def run(self) -> None:
         inbox = self.links.inbox
@@ -70,6 +69,7 @@ class Listener:
     async def handle(self, batch: list[Inbound]) -> None:
         outgoing: list[tuple[str, Envelope]] = []
         events: list[EventRow] = []
+        self._held_seen = False
         wake: set[str] = set()
         async with self.ctx.store.db.transaction():
             for item in batch:
@@ -87,6 +87,8 @@ class Listener:
                     raise
             await self._touch(batch)
         self.ctx.hub.publish(events)
+        if self._held_seen and self.on_held_list is not None:
+            self.on_held_list()  # Hello, Heartbeat and Goodbye change what is known of held attempts
         for qpu_id in wake:
             self.ctx.hub.wake(qpu_id)
         for driver_id, message in outgoing:
@@ -115,6 +117,8 @@ class Listener:
     ) -> None:
         d = link.driver_id
         now_us = item.received_us
+        if isinstance(msg, Hello | Heartbeat | Goodbye):
+            self._held_seen = True
         if isinstance(msg, Hello):
             await self._hello(link, msg, now_us, out, events, wake)
         elif isinstance(msg, Heartbeat):
@@ -226,4 +230,4 @@ class Listener:
         return CancelJob(driver=driver_id, payload=CancelJobBody(job_id=job_id, attempt=attempt, reason=reason))  # type: ignore[arg-type]
 
 
-_ = (asyncio, json_dumps, __version__)
+

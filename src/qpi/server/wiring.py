@@ -29,6 +29,8 @@ def wire_link_layer(ctx: ServerContext, supervisor: Supervisor) -> LinkManager:
     dispatcher = Dispatcher(ctx, links)
     recovery = Recovery(ctx, links)
     ctx.hub.on_wake(dispatcher.wake)
+    dispatcher.on_claims = recovery.wake
+    listener.on_held_list = recovery.wake  # L3 is checked inline, on every held list
     ctx.extras["snapshot_overlay"] = links.overlay
     ctx.extras["dispatcher"] = dispatcher
     ctx.extras["recovery"] = recovery
