@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from qpi.server.clock import from_us
-from qpi.server.scheduling import QpuSnapshot, QueueInfo, queue_info, slot_in_force
+from qpi.server.scheduling import PendingJob, QpuSnapshot, QueueInfo, queue_info, slot_in_force
 from qpi.server.store import JobRow
 
 __all__ = ["QueueReader", "queue_json"]
@@ -53,16 +53,22 @@ class QueueReader:
             self._snaps[qpu_id] = snap
         return self._snaps[qpu_id]
 
-    async def for_jobs(self, jobs: list[JobRow]) -> dict[str, dict[str, Any]]:
+    async def for_jobs(
+        self, jobs: list[JobRow], *, known: dict[str, PendingJob] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Queue objects of the pending ``jobs``; ``known`` skips the read of jobs the caller just wrote."""
         now = from_us(self.ctx.clock.now_us())
         out: dict[str, dict[str, Any]] = {}
         for job in jobs:
             if job.state != "pending" or job.qpu_id is None:
                 continue
-            found = await self.ctx.store.snapshots.pending_job(job.id)
-            if found is None:
-                continue
-            qpu_id, pending = found
+            if known is not None and job.id in known:
+                qpu_id, pending = job.qpu_id, known[job.id]
+            else:
+                found = await self.ctx.store.snapshots.pending_job(job.id)
+                if found is None:
+                    continue
+                qpu_id, pending = found
             snap = await self._snapshot(qpu_id, now)
             if snap is None:
                 continue

@@ -11,10 +11,12 @@ from litestar.params import FromPath, JSONBody
 
 from qpi.errors import BadRequestError, ConflictError, NotFoundError
 from qpi.server.api.common import (
+    USER,
     caller,
     check_query,
     ctx_of,
     page_headers,
+    parse_after,
     parse_bool,
     parse_page,
     parse_sort,
@@ -24,7 +26,9 @@ from qpi.server.api.dto import errors
 from qpi.server.api.job_dto import JobOut, job_out, served_results
 from qpi.server.auth.principal import Principal
 from qpi.server.context import ServerContext
+from qpi.server.clock import from_us
 from qpi.server.queueing import QueueReader
+from qpi.server.scheduling import PendingJob
 from qpi.server.store import JobFilter, JobRow
 from qpi.server.submit import JobSubmitRequest, submit_job
 
@@ -52,13 +56,16 @@ async def visible_job(ctx: ServerContext, principal: Principal, job_id: str) -> 
     return job
 
 
-async def _render(ctx: ServerContext, jobs: list[JobRow], *, full: bool) -> list[JobOut]:
-    queues = await QueueReader(ctx).for_jobs(jobs)
+async def _render(
+    ctx: ServerContext, jobs: list[JobRow], *, full: bool, known: dict[str, PendingJob] | None = None
+) -> list[JobOut]:
+    queues = await QueueReader(ctx).for_jobs(jobs, known=known)
     return [job_out(j, queue=queues.get(j.id), full=full) for j in jobs]
 
 
 @post(
     "/api/jobs",
+    guards=USER,
     operation_id="submitJob",
     tags=["jobs"],
     summary="Submit a job",
@@ -68,7 +75,10 @@ async def create_job(request: Request[Any, Any, State], data: JSONBody[JobSubmit
     ctx = ctx_of(request)
     principal = caller(request)
     job = await submit_job(ctx, principal, data)
-    (out,) = await _render(ctx, [job], full=True)
+    payable = principal.is_superuser or principal.user.balance_ms > 0
+    pending = PendingJob(id=job.id, owner=principal.id, submitted_at=from_us(job.submitted_at), seq=job.seq,
+                         payable=payable, owner_balance_ms=None if principal.is_superuser else principal.user.balance_ms)
+    (out,) = await _render(ctx, [job], full=True, known={job.id: pending})
     return Response(out, status_code=201, headers={"Location": f"/api/jobs/{job.id}"})
 
 
@@ -89,6 +99,7 @@ def _states(q: Any) -> tuple[str, ...]:
 
 @get(
     "/api/jobs",
+    guards=USER,
     operation_id="listJobs",
     tags=["jobs"],
     summary="List jobs (own; superusers any)",
@@ -118,7 +129,7 @@ async def list_jobs(request: Request[Any, Any, State]) -> Response[list[JobOut]]
         states=_states(q),
         qpu_id=qpu_id,
         tags=tuple(t for v in q.getall("tag", []) for t in v.split(",") if t),
-        created_after=parse_ts(q["created_after"], "created_after") if "created_after" in q else None,
+        created_after=parse_after(q["created_after"], "created_after") if "created_after" in q else None,
         created_before=parse_ts(q["created_before"], "created_before") if "created_before" in q else None,
         sort=tuple(sort),
     )
@@ -127,7 +138,14 @@ async def list_jobs(request: Request[Any, Any, State]) -> Response[list[JobOut]]
     return Response(await _render(ctx, rows, full=full), headers=page_headers(request, page, total))
 
 
-@get("/api/jobs/{job_id:str}", operation_id="getJob", tags=["jobs"], summary="One job", responses=errors(404))
+@get(
+    "/api/jobs/{job_id:str}",
+    guards=USER,
+    operation_id="getJob",
+    tags=["jobs"],
+    summary="One job",
+    responses=errors(404),
+)
 async def get_job(request: Request[Any, Any, State], job_id: FromPath[str]) -> JobOut:
     ctx = ctx_of(request)
     job = await visible_job(ctx, caller(request), job_id)
@@ -137,6 +155,7 @@ async def get_job(request: Request[Any, Any, State], job_id: FromPath[str]) -> J
 
 @get(
     "/api/jobs/{job_id:str}/result",
+    guards=USER,
     operation_id="getJobResult",
     tags=["jobs"],
     summary="The Qiskit-compatible result document of a finished job",
@@ -155,6 +174,7 @@ async def get_result(request: Request[Any, Any, State], job_id: FromPath[str]) -
 
 @post(
     "/api/jobs/{job_id:str}/cancel",
+    guards=USER,
     operation_id="cancelJob",
     tags=["jobs"],
     summary="Cancel a job",

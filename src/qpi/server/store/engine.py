@@ -104,17 +104,30 @@ class PersistentSQLiteEngine(SQLiteEngine):
         super().__init__(path=path, timeout=5.0)
         self.lock = asyncio.Lock()
         self._conn: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+
+    async def _open(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(**self.connection_kwargs)
+        conn.row_factory = dict_factory  # type: ignore[assignment]
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute("PRAGMA foreign_keys = 1")
+        return conn
 
     async def shared_connection(self) -> aiosqlite.Connection:
+        """The writer: every transaction and every write, one at a time (the lock)."""
         if self._conn is None:
-            conn = await aiosqlite.connect(**self.connection_kwargs)
-            conn.row_factory = dict_factory  # type: ignore[assignment]
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA foreign_keys = 1")
-            self._conn = conn
+            self._conn = await self._open()
         return self._conn
+
+    async def reader_connection(self) -> aiosqlite.Connection:
+        """A second connection for reads outside transactions: in WAL mode they never wait for the
+        writer, and they run on their own thread, beside it."""
+        if self._reader is None:
+            self._reader = await self._open()
+            await self._reader.execute("PRAGMA query_only = 1")
+        return self._reader
 
     async def get_connection(self) -> aiosqlite.Connection:
         return await self.shared_connection()
@@ -122,6 +135,10 @@ class PersistentSQLiteEngine(SQLiteEngine):
     async def _run_in_new_connection(
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
     ) -> Any:
+        if _is_read(query):
+            reader = await self.reader_connection()
+            async with reader.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
         async with self.lock:
             conn = await self.shared_connection()
             async with conn.execute(query, args or []) as cursor:
@@ -144,9 +161,10 @@ class PersistentSQLiteEngine(SQLiteEngine):
         return _PersistentTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        for conn in (self._reader, self._conn):
+            if conn is not None:
+                await conn.close()
+        self._conn = self._reader = None
 
 
 class _PgEngine(PostgresEngine):
@@ -169,6 +187,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> tuple[Dialect, Engine[Any]]
         Path(params["path"]).parent.mkdir(parents=True, exist_ok=True)
         return dialect, PersistentSQLiteEngine(params["path"])
     return dialect, _PgEngine(config=params, pool_size=max(1, pool_size))
+
+
+@lru_cache(maxsize=4096)
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT" or (head.startswith("WITH") and "RETURNING" not in sql.upper())
 
 
 @lru_cache(maxsize=1024)
@@ -246,6 +270,10 @@ class Db:
                         return list(await cursor.fetchall())
                 engine = self.engine
                 assert isinstance(engine, PersistentSQLiteEngine)
+                if _is_read(text):
+                    reader = await engine.reader_connection()
+                    async with reader.execute(text, args) as cursor:
+                        return list(await cursor.fetchall())
                 async with engine.lock:
                     conn = await engine.shared_connection()
                     async with conn.execute(text, args) as cursor:

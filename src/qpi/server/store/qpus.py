@@ -51,9 +51,13 @@ class Qpus:
 
     async def get(self, id_or_name: str) -> QpuRow | None:
         """By id first, then by unique name (``api.md`` §1.6)."""
-        row = await self.db.fetchone(f"SELECT * FROM {self.n.qpus} WHERE id = {{}}", id_or_name)
-        if row is None:
-            row = await self.db.fetchone(f"SELECT * FROM {self.n.qpus} WHERE name = {{}}", id_or_name)
+        row = await self.db.fetchone(
+            f"SELECT * FROM {self.n.qpus} WHERE id = {{}} OR name = {{}} ORDER BY CASE WHEN id = {{}} THEN 0 ELSE 1 END "
+            "LIMIT 1",
+            id_or_name,
+            id_or_name,
+            id_or_name,
+        )
         return to_row(row, QpuRow) if row else None
 
     async def require(self, id_or_name: str) -> QpuRow:

@@ -52,33 +52,34 @@ class Snapshots:
         With ``lock`` (inside the claim transaction on PostgreSQL) the QPU row is locked first (C1).
         """
         n = self.n
-        suffix = " FOR UPDATE" if lock and self.db.dialect == "postgres" else ""
+        now_us = to_us(now)
+        if lock and self.db.dialect == "postgres":  # C1: claims of one QPU are serialised
+            await self.db.execute(f"SELECT id FROM {n.qpus} WHERE id = {{}} FOR UPDATE", qpu_id)
         qpu = await self.db.fetchone(
-            f"SELECT id, name, enabled, bookable, max_concurrent FROM {n.qpus} WHERE id = {{}}{suffix}", qpu_id
+            f"SELECT q.id, q.name, q.enabled, q.bookable, q.max_concurrent, "
+            f"(SELECT COUNT(*) FROM {n.jobs} j WHERE j.qpu_id = q.id AND j.lease_open) AS open_leases, "
+            f"(SELECT MIN(start_time) FROM {n.time_slots} b WHERE b.start_time > {{}} "
+            "AND (b.qpu_id = q.id OR b.qpu_id IS NULL)) AS next_start, "
+            f"(SELECT b.id FROM {n.time_slots} b WHERE b.start_time <= {{}} AND b.end_time > {{}} "
+            "AND (b.qpu_id = q.id OR b.qpu_id IS NULL) ORDER BY b.start_time LIMIT 1) AS slot_id "
+            f"FROM {n.qpus} q WHERE q.id = {{}}",
+            now_us,
+            now_us,
+            now_us,
+            qpu_id,
         )
         if qpu is None:
             return None
-        now_us = to_us(now)
         drivers = await self.db.fetch(
             f"SELECT d.id, d.kind, d.role, d.enabled, d.status, d.last_seen, d.workers_ready, "
             f"(SELECT COUNT(*) FROM {n.jobs} j WHERE j.lease_driver = d.id AND j.lease_open) AS open_leases "
             f"FROM {n.drivers} d WHERE d.qpu_id = {{}}",
             qpu_id,
         )
-        open_leases = await self.db.fetchval(
-            f"SELECT COUNT(*) AS c FROM {n.jobs} WHERE qpu_id = {{}} AND lease_open", qpu_id
-        )
+        open_leases = qpu["open_leases"]
         simulator = is_simulator_qpu([d["kind"] for d in drivers if d["role"] == "process"])
-        slot = await self._slot(qpu_id, bool(qpu["bookable"]), now_us)
-        next_start = None
-        if qpu["bookable"]:
-            value = await self.db.fetchval(
-                f"SELECT MIN(start_time) AS s FROM {n.time_slots} WHERE start_time > {{}} "
-                "AND (qpu_id = {} OR qpu_id IS NULL)",
-                now_us,
-                qpu_id,
-            )
-            next_start = _dt(value)
+        slot = await self._slot(qpu_id, bool(qpu["bookable"]), now_us) if qpu["slot_id"] else None
+        next_start = _dt(qpu["next_start"]) if qpu["bookable"] else None
         pending: list[PendingJob] = []
         if pending_limit != 0:
             pending = await self._pending(qpu_id, slot, pending_limit)
@@ -209,23 +210,30 @@ class Snapshots:
         )
 
     async def queue_counts(self, qpu_id: str, job: PendingJob, slot: SlotInForce | None) -> QueueCounts:
-        """Payable pending jobs of the QPU ranked by (submitted_at, seq) before ``job`` (and the holder's)."""
+        """Payable pending jobs of the QPU ranked by (submitted_at, seq) before ``job`` (and the holder's).
+
+        Index-only: the pending rank index covers (qpu, submitted_at, seq, owner); the few unpayable
+        owners are subtracted instead of joining every row to its owner.
+        """
         n = self.n
         sub = to_us(job.submitted_at)
-        holder_part = (
-            ", SUM(CASE WHEN j.owner = {} THEN 1 ELSE 0 END) AS holder" if slot is not None else ", 0 AS holder"
-        )
-        args: list[object] = [slot.holder] if slot is not None else []
+        holder = slot.holder if slot is not None else ""
         row = await self.db.fetchone(
-            f"SELECT COUNT(*) AS c{holder_part} FROM {n.jobs} j JOIN {n.users} u ON u.id = j.owner "
-            f"WHERE j.qpu_id = {{}} AND j.state = 'pending' AND {_PAYABLE} AND j.id <> {{}} "
+            f"SELECT COUNT(*) AS c, "
+            f"SUM(CASE WHEN j.owner IN (SELECT id FROM {n.users} WHERE role <> 'superuser' AND balance_ms <= 0) "
+            f"THEN 1 ELSE 0 END) AS unpayable, "
+            f"SUM(CASE WHEN j.owner = {{}} THEN 1 ELSE 0 END) AS holder "
+            f"FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.id <> {{}} "
             "AND (j.submitted_at < {} OR (j.submitted_at = {} AND j.seq < {}))",
-            *args,
-            qpu_id,
-            job.id,
-            sub,
-            sub,
-            job.seq,
-        )
+            holder, qpu_id, job.id, sub, sub, job.seq,
+        )  # fmt: skip
         assert row is not None
-        return QueueCounts(earlier_payable=int(row["c"] or 0), earlier_payable_of_holder=int(row["holder"] or 0))
+        earlier = int(row["c"] or 0) - int(row["unpayable"] or 0)
+        of_holder = 0
+        if slot is not None and await self._payable(slot.holder):
+            of_holder = int(row["holder"] or 0)
+        return QueueCounts(earlier_payable=earlier, earlier_payable_of_holder=of_holder)
+
+    async def _payable(self, user_id: str) -> bool:
+        row = await self.db.fetchone(f"SELECT role, balance_ms FROM {self.n.users} WHERE id = {{}}", user_id)
+        return row is not None and (row["role"] == "superuser" or int(row["balance_ms"]) > 0)

@@ -150,7 +150,7 @@ def statements(dialect: str, n: TableNames) -> list[str]:
         f"CREATE INDEX {n.jobs}_qpu_state_created_idx ON {n.jobs}(qpu_id, state, created)",
         f"CREATE INDEX {n.jobs}_owner_created_idx ON {n.jobs}(owner, created)",
         f"CREATE INDEX {n.jobs}_state_updated_idx ON {n.jobs}(state, updated)",
-        f"CREATE INDEX {n.jobs}_pending_rank_idx ON {n.jobs}(qpu_id, submitted_at, seq) WHERE state = 'pending'",
+        f"CREATE INDEX {n.jobs}_pending_rank_idx ON {n.jobs}(qpu_id, submitted_at, seq, owner) WHERE state = 'pending'",
         f"CREATE INDEX {n.jobs}_lease_idx ON {n.jobs}(lease_driver) WHERE lease_open",
         f"""CREATE TABLE {n.job_tags} (
             job_id TEXT NOT NULL REFERENCES {n.jobs}(id) ON DELETE CASCADE,
