@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
@@ -19,16 +19,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from qpi import __version__
 from qpi.errors import APIError, StoreError, UnavailableError
-from qpi.server.api import auth, connect, drivers, health, jobs, qpus, tokens, users
+from qpi.server.api import auth, connect, drivers, events, health, jobs, qpus, tokens, users
 from qpi.server.api.guards import SubmitGuard
-from qpi.server.api.middleware import QpiMiddleware
+from qpi.server.api.middleware import QpiMiddleware, request_id_for
 from qpi.server.context import ServerContext
 
 __all__ = ["ROUTE_MODULES", "create_app"]
 
 logger = logging.getLogger(__name__)
 
-ROUTE_MODULES = (health, auth, users, tokens, qpus, drivers, connect, jobs)
+ROUTE_MODULES = (health, auth, users, tokens, qpus, drivers, connect, jobs, events)
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
@@ -36,7 +36,19 @@ _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
 def _request_id(request: Request[Any, Any, State]) -> str:
-    return str(request.scope.get("state", {}).get("request_id", ""))
+    """Set by QpiMiddleware; requests that match no route never reach it (404/405), so derive it here."""
+    state = request.scope.setdefault("state", {})
+    if not state.get("request_id"):
+        state["request_id"] = request_id_for(request.headers.get("x-request-id", ""))
+    return str(state["request_id"])
+
+
+def _schema_not_found(response: Response[Any]) -> Response[Any]:
+    """The /schema router answers unknown pages with an HTML 404; use the one error shape."""
+    if response.status_code != 404:
+        return response
+    error = APIError("no such page under /schema; the document is /schema/openapi.json", code="not_found", status=404)
+    return Response(error.body(), status_code=404, media_type="application/json")
 
 
 def _respond(request: Request[Any, Any, State], error: APIError) -> Response[Any]:
@@ -108,7 +120,9 @@ def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="QPI — Quantum Processing Interface",
         version=__version__,
-        path="/schema",
+        openapi_router=Router(
+            path="/schema", route_handlers=[], after_request=_schema_not_found, include_in_schema=False
+        ),
         render_plugins=[ScalarRenderPlugin()],
         components=Components(
             security_schemes={

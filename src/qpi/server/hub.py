@@ -1,11 +1,11 @@
-"""In-process fan-out of committed changes: event subscribers (SSE) and dispatcher wake-ups.
+"""In-process signals raised after a commit: event fan-out and dispatcher wake-ups (``scheduling.md`` W2).
 
-Signals are raised only after the transaction that caused them committed (``scheduling.md`` W2).
+Events themselves live in the ``events`` table (written in the transaction that causes them);
+``publish`` only wakes the fan-out that reads them, so no event can be missed or reordered here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
@@ -20,30 +20,18 @@ ALL_QPUS = "*"
 
 class Hub:
     def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[EventRow | None]] = set()
+        self._publish_listeners: list[Callable[[list[EventRow]], None]] = []
         self._wake_listeners: list[Callable[[str], None]] = []
 
-    # --- events -----------------------------------------------------------------------------
-
-    def subscribe(self, maxsize: int = 10_000) -> asyncio.Queue[EventRow | None]:
-        queue: asyncio.Queue[EventRow | None] = asyncio.Queue(maxsize=maxsize)
-        self._subscribers.add(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[EventRow | None]) -> None:
-        self._subscribers.discard(queue)
+    def on_publish(self, listener: Callable[[list[EventRow]], None]) -> None:
+        self._publish_listeners.append(listener)
 
     def publish(self, events: Iterable[EventRow]) -> None:
-        for event in events:
-            for queue in list(self._subscribers):
-                try:
-                    queue.put_nowait(event)
-                except asyncio.QueueFull:
-                    # A stalled reader: close it; the client resumes with Last-Event-ID.
-                    self._subscribers.discard(queue)
-                    queue.put_nowait(None) if queue.empty() else None
-
-    # --- dispatcher wake-ups ----------------------------------------------------------------
+        batch = list(events)
+        if not batch:
+            return
+        for listener in self._publish_listeners:
+            listener(batch)
 
     def on_wake(self, listener: Callable[[str], None]) -> None:
         self._wake_listeners.append(listener)

@@ -53,6 +53,11 @@ class QueueReader:
             self._snaps[qpu_id] = snap
         return self._snaps[qpu_id]
 
+    async def for_jobs_fresh(self, jobs: list[JobRow]) -> dict[str, dict[str, Any]]:
+        """Like :meth:`for_jobs` with snapshots read anew (the fan-out reuses one reader)."""
+        self._snaps.clear()
+        return await self.for_jobs(jobs)
+
     async def for_jobs(
         self, jobs: list[JobRow], *, known: dict[str, PendingJob] | None = None
     ) -> dict[str, dict[str, Any]]:

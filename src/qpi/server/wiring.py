@@ -8,8 +8,10 @@ from qpi.errors import LinkError
 from qpi.protocol.messages import CancelJob, CancelJobBody
 from qpi.server.context import ServerContext
 from qpi.server.dispatcher import Dispatcher
+from qpi.server.fanout import FanOut
 from qpi.server.links import LinkManager
 from qpi.server.listener import Listener
+from qpi.server.queueing import QueueReader
 from qpi.server.recovery import Recovery
 from qpi.server.results import ResultHandler
 from qpi.server.store import JobRow
@@ -28,6 +30,11 @@ def wire_link_layer(ctx: ServerContext, supervisor: Supervisor) -> LinkManager:
     listener = Listener(ctx, links, ResultHandler(ctx))
     dispatcher = Dispatcher(ctx, links)
     recovery = Recovery(ctx, links)
+    fanout = FanOut(ctx)
+    fanout.queue_reader = QueueReader(ctx).for_jobs_fresh
+    ctx.hub.on_publish(fanout.wake)
+    ctx.hub.on_wake(lambda _qpu: fanout.wake())  # every wake-up follows a commit that may hold events
+    ctx.extras["fanout"] = fanout
     ctx.hub.on_wake(dispatcher.wake)
     dispatcher.on_claims = recovery.wake
     listener.on_held_list = recovery.wake  # L3 is checked inline, on every held list
@@ -65,4 +72,5 @@ def wire_link_layer(ctx: ServerContext, supervisor: Supervisor) -> LinkManager:
     supervisor.add("listener", listener.run)
     supervisor.add("dispatcher", dispatcher.run)
     supervisor.add("recovery", recovery.run)
+    supervisor.add("fanout", fanout.run)
     return links

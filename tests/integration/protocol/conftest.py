@@ -141,7 +141,7 @@ class ProtoDriver:
 
 
 @pytest.fixture
-async def served(tmp_path: Path, database_url: str) -> AsyncIterator[Served]:
+async def served(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> AsyncIterator[Served]:
     """``qpi serve`` in this event loop on free ports (HTTP and NNG), with a superuser token."""
     from conftest import serve_config  # the root conftest's loader helper
 
@@ -151,9 +151,11 @@ async def served(tmp_path: Path, database_url: str) -> AsyncIterator[Served]:
 
     port = free_port()
     nng = free_port()
+    marker = request.node.get_closest_marker("serve_options")
+    extra = dict(marker.kwargs) if marker else {}
     config = serve_config(tmp_path / "data", database_url, server_port=str(port), port_range_start=str(nng),
                           port_range_end=str(nng + 1), rate_limit="0", submit_rate_limit="0", heartbeat_interval="1s",
-                          host="127.0.0.1")
+                          host="127.0.0.1", **extra)
     async with Server(config) as server:
         task = asyncio.create_task(server.serve())
         async with asyncio.timeout(20):

@@ -61,6 +61,22 @@ class Authenticator:
             return await self._session(cookie, via_cookie=True)
         return None
 
+    async def still_valid(self, principal: Principal) -> bool:
+        """Is the credential behind ``principal`` still usable (long-lived streams re-check it)?"""
+        now = self.clock.now_us()
+        user = await self.store.users.get(principal.id)
+        if user is None or user.disabled:
+            return False
+        if principal.token_id is not None:
+            token = await self.store.credentials.get_token(principal.token_id)
+            return token is not None and (token.expires_at is None or token.expires_at > now)
+        if principal.session_id is not None:
+            row = await self.store.db.fetchone(
+                f"SELECT expires_at FROM {self.store.names.sessions} WHERE id = {{}}", principal.session_id
+            )
+            return row is not None and int(row["expires_at"]) > now
+        return False
+
     async def _api_token(self, raw: str) -> Principal:
         if not TOKEN_RE.match(raw) or not raw.startswith("qpi_"):
             raise AuthenticationError("the API token is malformed or unknown", code="invalid_token")

@@ -70,12 +70,12 @@ class Store:
         self.db = db
         self.names = names
         self.tables: Tables = build_tables(names, db.engine)
-        self.ledger = Ledger(db, names)
+        self.events = Events(db, names)
+        self.ledger = Ledger(db, names, self.events)
         self.users = Users(db, self.tables, self.ledger)
         self.credentials = Credentials(db, names)
         self.qpus = Qpus(db, names)
         self.drivers = Drivers(db, names)
-        self.events = Events(db, names)
         self.jobs = Jobs(db, names, self.events)
         self.idempotency = Idempotency(db, names)
         self.snapshots = Snapshots(db, names)

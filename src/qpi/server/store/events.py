@@ -125,6 +125,12 @@ class Events:
         )
         return rows_to(rows, EventRow), int(total)
 
+    async def since(self, after_id: int, *, limit: int = 5000) -> list[EventRow]:
+        rows = await self.db.fetch(
+            f"SELECT * FROM {self.n.events} WHERE id > {{}} ORDER BY id LIMIT {{}}", after_id, limit
+        )
+        return rows_to(rows, EventRow)
+
     async def oldest_id(self) -> int | None:
         value = await self.db.fetchval(f"SELECT MIN(id) AS m FROM {self.n.events}")
         return int(value) if value is not None else None

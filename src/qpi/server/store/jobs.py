@@ -173,6 +173,13 @@ class Jobs:
         row["tags"] = [t["tag"] for t in tags]
         return to_row(row, JobRow)
 
+    async def get_many(self, ids: list[str]) -> list[JobRow]:
+        if not ids:
+            return []
+        marks = ", ".join("{}" for _ in ids)
+        rows = await self.db.fetch(f"SELECT {_LIST_COLUMNS} FROM {self.n.jobs} j WHERE j.id IN ({marks})", *ids)
+        return rows_to(rows, JobRow)
+
     async def list(self, flt: JobFilter, *, full: bool, limit: int, offset: int) -> tuple[list[JobRow], int]:
         where, args = ["1 = 1"], []
         if flt.owner is not None:
@@ -276,7 +283,7 @@ class Jobs:
             rows = await self.db.fetch(
                 f"UPDATE {self.n.jobs} SET state = 'cancelled', finished_at = {{}}, cancelled_by = 'system', "
                 "failure_reason = 'qpu_deleted', error_message = 'the QPU was deleted', "
-                "cancel_sent_at = CASE WHEN state = 'pending' THEN NULL ELSE {} END, updated = {} "
+                "cancel_sent_at = CASE WHEN state = 'pending' THEN NULL ELSE CAST({} AS BIGINT) END, updated = {} "
                 "WHERE qpu_id = {} AND state IN ('pending', 'dispatched', 'running') "
                 "RETURNING id, owner, attempt, lease_driver",
                 now,

@@ -12,6 +12,7 @@ from typing import Any
 from qpi.errors import ConflictError, NotFoundError
 from qpi.server.store.common import new_id, rows_to, to_row
 from qpi.server.store.engine import Db, IntegrityError
+from qpi.server.store.events import Events, NewEvent
 from qpi.server.store.names import TableNames
 from qpi.server.store.rows import LedgerRow
 
@@ -19,9 +20,10 @@ __all__ = ["Ledger"]
 
 
 class Ledger:
-    def __init__(self, db: Db, names: TableNames) -> None:
+    def __init__(self, db: Db, names: TableNames, events: Events) -> None:
         self.db = db
         self.n = names
+        self.events = events
 
     async def apply(
         self,
@@ -78,6 +80,13 @@ class Ledger:
             )
         except IntegrityError as exc:
             raise ConflictError(f"a {kind} entry for this item already exists", code="already_recorded") from exc
+        await self.events.append(
+            NewEvent("ledger.entry", "owner", {
+                "id": entry.id, "kind": kind, "amount": amount_ms / 1000, "balance_after": entry.balance_after_ms / 1000,
+                "job": job_id, "attempt": attempt, "time_request": time_request_id, "actor": actor, "reason": reason,
+            }, user_id=user_id, job=job_id),
+            now=now,
+        )  # fmt: skip
         return entry
 
     async def set_balance(
