@@ -228,9 +228,10 @@ class Jobs:
 
     async def cancel(self, job_id: str, *, actor: str, now: int) -> CancelOutcome | None:
         """T12/T13: pending → cancelled at once; dispatched/running → cancelled, lease stays open."""
+        lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""  # a claim cannot slip in between (C3)
         async with self.db.transaction():
             row = await self.db.fetchone(
-                f"SELECT state, attempt, owner, qpu_id, lease_driver FROM {self.n.jobs} WHERE id = {{}}", job_id
+                f"SELECT state, attempt, owner, qpu_id, lease_driver FROM {self.n.jobs} WHERE id = {{}}{lock}", job_id
             )
             if row is None:
                 return None
