@@ -99,10 +99,20 @@ class Server:
         return httpx.Client(base_url=self.url, headers={"X-API-Token": self.token}, timeout=60, **kw)
 
     def qpu(self, name: str, kind: str = "mock", **fields: Any) -> dict[str, Any]:
+        """Register a QPU; with a driver of ``kind`` (``custom`` drivers declare the events they handle)."""
         with self.http() as c:
-            r = c.post("/api/op/qpus/create", json={"name": name, "executor_type": kind, **fields})
+            if kind != "custom":
+                r = c.post("/api/op/qpus/create", json={"name": name, "executor_type": kind, **fields})
+                r.raise_for_status()
+                return dict(r.json())
+            r = c.post("/api/op/qpus/create", json={"name": name, "with_driver": False, **fields})
             r.raise_for_status()
-            return dict(r.json())
+            d = c.post("/api/op/drivers/create", json={"name": f"{name}-driver", "qpu": name, "kind": "custom",
+                                                       "events": ["JobDispatch", "JobResult"]})
+            d.raise_for_status()
+            out = dict(r.json())
+            out.update(access_token=d.json()["token"], ca_fingerprint=d.json()["ca_fingerprint"])
+            return out
 
     def driver(self, qpu: dict[str, Any], kind: str, *args: str, workers: int = 1) -> subprocess.Popen[bytes]:
         data = self.data.parent / f"driver-{qpu['name']}"

@@ -78,6 +78,8 @@ class Driver:
             self.pool = WorkerPool(
                 executor=config.executor, options=pool_options(config), workers=config.workers,
                 name=config.name, data_dir=config.data_dir, max_held_per_worker=1, launch_dir=Path.cwd(),
+                # a package.module:Class executor may live beside where the driver was started
+                python_path=[Path.cwd()] if ":" in config.executor else (),
             )  # fmt: skip
             await self.pool.start()
         except ConfigError as exc:

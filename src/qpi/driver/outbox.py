@@ -1,7 +1,12 @@
 """The result outbox (P-5.7): every ``JobResult`` is on disk before it is sent, until its ``ResultAck``.
 
-One file per attempt, ``<job_id>.<attempt>.msgpack``, written atomically (temporary file, fsync,
+One file per attempt, ``<job_id>.<attempt>.msgpack``, written atomically (temporary file, then
 rename). A restarted driver re-sends what it finds; results are never dropped.
+
+The file is not fsynced: it survives a crash of the driver process (the page cache belongs to the
+kernel), which is what the outbox is for; an operating-system crash may lose the newest results,
+and the server then resolves those attempts as a driver loss (``scheduling.md`` §4.3). An fsync per
+result would block the driver's event loop for milliseconds on every job.
 """
 
 from __future__ import annotations
@@ -33,8 +38,6 @@ class Outbox:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, self._path(job_id, attempt))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -7,6 +7,7 @@ job row inside the listener's transaction, calls them, and hands the ``Outcome``
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from qpi.server.context import ServerContext
 from qpi.server.links import Link
 from qpi.server.scheduling import (
     JobFacts,
+    is_retryable,
     RetryPolicy,
     billable_ms,
     effective_max_attempts,
@@ -31,6 +33,8 @@ from qpi.server.store.transitions import ResultFacts, failed_results_doc, timing
 __all__ = ["ResultHandler", "job_facts", "retry_policy"]
 
 logger = logging.getLogger(__name__)
+
+_NO_RETRY = RetryPolicy(on_driver_loss="fail", max_attempts=1, job_queue_ttl=timedelta(0))
 
 
 def job_facts(row: dict[str, Any], *, result_recorded: bool = False) -> JobFacts:
@@ -50,11 +54,10 @@ async def retry_policy(ctx: ServerContext, qpu_id: str | None) -> RetryPolicy:
     qpu = await ctx.store.qpus.get(qpu_id)
     drivers = await ctx.store.drivers.for_qpu(qpu_id)
     kinds = [d.kind for d in drivers if d.role == "process"]
-    from qpi.server.scheduling import is_simulator_qpu
+    from qpi.server.scheduling import is_simulator_qpu, reports_simulator
 
-    policy = resolve_on_driver_loss(
-        qpu.on_driver_loss if qpu else "auto", settings.on_driver_loss, is_simulator_qpu(kinds)
-    )
+    simulator = is_simulator_qpu(kinds, custom_reports_simulator=reports_simulator(qpu.device_info if qpu else None))
+    policy = resolve_on_driver_loss(qpu.on_driver_loss if qpu else "auto", settings.on_driver_loss, simulator)
     return RetryPolicy(
         on_driver_loss=policy,
         max_attempts=effective_max_attempts(qpu.max_attempts if qpu else None, settings),
@@ -91,8 +94,9 @@ class ResultHandler:
                            p.attempt)
             return "stale", []
         recorded = p.attempt == int(row["attempt"]) and await self.t.result_recorded(p.job_id, p.attempt)
-        policy = await retry_policy(self.ctx, row["qpu_id"])
         error_code = p.error.code if p.error else None
+        # the QPU's policy matters only for a retryable error; skip its two reads otherwise
+        policy = await retry_policy(self.ctx, row["qpu_id"]) if is_retryable(error_code) else _NO_RETRY
         outcome = result_outcome(
             job_facts(row, result_recorded=recorded), sender=link.driver_id, attempt=p.attempt, status=p.status,
             error_code=error_code, policy=policy, now=from_us(now_us),

@@ -30,7 +30,7 @@ from qpi.server.api.dto import errors
 from qpi.server.auth.secrets import TOKEN_RE, sha256_hex
 from qpi.server.clock import to_us
 from qpi.server.context import ServerContext
-from qpi.server.scheduling import is_simulator_qpu, prefetch_factor, resolve_on_driver_loss
+from qpi.server.scheduling import is_simulator_qpu, prefetch_factor, reports_simulator, resolve_on_driver_loss
 from qpi.server.tls import sign_client_csr
 
 __all__ = ["ROUTES"]
@@ -152,7 +152,9 @@ async def connect(ctx: ServerContext, request: Request[Any, Any, State], data: C
     if data.device is not None:
         await ctx.store.qpus.set_device_info(qpu.id, msgspec.json.encode(data.device).decode(), now=now_us)
     drivers = await ctx.store.drivers.for_qpu(qpu.id)
-    simulator = is_simulator_qpu([d.kind for d in drivers if d.role == "process"])
+    qpu = await ctx.store.qpus.require(qpu.id)  # with the device info just stored
+    simulator = is_simulator_qpu([d.kind for d in drivers if d.role == "process"],
+                                 custom_reports_simulator=reports_simulator(qpu.device_info))
     link.max_held_per_worker = prefetch_factor(simulator)
     interval = ctx.config.heartbeat_interval
     return ConnectOut(

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -30,14 +32,27 @@ __all__ = [
 SIMULATOR_KINDS = frozenset({"mock", "qiskit_aer"})
 
 
-def is_simulator_qpu(process_driver_kinds: Iterable[str]) -> bool:
+def is_simulator_qpu(process_driver_kinds: Iterable[str], *, custom_reports_simulator: bool = False) -> bool:
     """§0: a QPU is a simulator QPU when it has process drivers and every one is ``mock`` or ``qiskit_aer``.
 
-    A QPU without any process driver counts as hardware (the safe side: at-most-once, no prefetch,
-    ``max_concurrent`` 1) until a driver is registered.
+    [beyond] A ``custom`` driver counts as a simulator when its executor says so in its ``DeviceInfo``
+    (``simulator: true``, ``custom_reports_simulator``): the author of a custom simulator gets
+    prefetch and at-least-once recovery like the built-in ones. A QPU without any process driver
+    counts as hardware (the safe side: at-most-once, no prefetch, ``max_concurrent`` 1).
     """
     kinds = list(process_driver_kinds)
-    return bool(kinds) and all(kind in SIMULATOR_KINDS for kind in kinds)
+    allowed = SIMULATOR_KINDS | {"custom"} if custom_reports_simulator else SIMULATOR_KINDS
+    return bool(kinds) and all(kind in allowed for kind in kinds)
+
+
+def reports_simulator(device_info_json: str | None) -> bool:
+    """The ``simulator`` flag of a QPU's latest ``DeviceInfo`` (stored as JSON), False when unknown."""
+    if not device_info_json:
+        return False
+    try:
+        return bool(msgspec.json.decode(device_info_json).get("simulator", False))
+    except (msgspec.DecodeError, AttributeError):
+        return False
 
 
 def prefetch_factor(simulator: bool) -> int:

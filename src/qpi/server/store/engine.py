@@ -1,10 +1,7 @@
 """Database engines (Piccolo) and the small SQL runner every store module uses.
 
-SQLite: one persistent aiosqlite connection in WAL mode with ``busy_timeout`` 5 s, shared by
-every query of this process and serialised by an asyncio lock. Piccolo's stock SQLite engine
-opens a new connection (and a new thread) for every query outside a transaction (~1.7 ms); one
-server owns a SQLite file (lock file, ``scheduling.md`` S1), so one connection is both safe and
-~10× faster. Write transactions are ``BEGIN IMMEDIATE``.
+SQLite: see :mod:`qpi.server.store.sqlite` (one writer connection used inline, one reader
+thread). Write transactions are ``BEGIN IMMEDIATE``.
 
 PostgreSQL: Piccolo's ``PostgresEngine`` with an asyncpg pool (``--db-pool-size``); read-then-write
 units lock the rows they read (``FOR UPDATE``) inside the transaction.
@@ -27,10 +24,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
-import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from qpi.server.store.sqlite import PersistentSQLiteEngine, is_read
 
 from qpi.errors import ConfigError, StoreError
 
@@ -64,109 +62,6 @@ def parse_database_url(url: str) -> tuple[Dialect, dict[str, Any]]:
     raise ConfigError(f"database_url {url!r}: expected sqlite:///FILE or postgresql://USER@HOST:PORT/DB")
 
 
-class _PersistentTransaction(SQLiteTransaction):
-    """A Piccolo SQLite transaction on the engine's one connection, holding its lock."""
-
-    engine: PersistentSQLiteEngine
-
-    async def __aenter__(self) -> SQLiteTransaction:
-        if self._parent is not None:
-            return self._parent
-        await self.engine.lock.acquire()
-        try:
-            self.connection = await self.engine.shared_connection()
-            await self.begin()
-        except BaseException:
-            self.engine.lock.release()
-            raise
-        self.context = self.engine.current_transaction.set(self)
-        return self
-
-    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        if self._parent:
-            return exception is None
-        try:
-            if exception:
-                if not self._rolled_back:
-                    await self.rollback()
-            elif not self._committed and not self._rolled_back:
-                await self.commit()
-        finally:
-            self.engine.current_transaction.reset(self.context)
-            self.engine.lock.release()
-        return exception is None
-
-
-class PersistentSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine on one persistent connection (see the module docstring)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path=path, timeout=5.0)
-        self.lock = asyncio.Lock()
-        self._conn: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-
-    async def _open(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(**self.connection_kwargs)
-        conn.row_factory = dict_factory  # type: ignore[assignment]
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA foreign_keys = 1")
-        return conn
-
-    async def shared_connection(self) -> aiosqlite.Connection:
-        """The writer: every transaction and every write, one at a time (the lock)."""
-        if self._conn is None:
-            self._conn = await self._open()
-        return self._conn
-
-    async def reader_connection(self) -> aiosqlite.Connection:
-        """A second connection for reads outside transactions: in WAL mode they never wait for the
-        writer, and they run on their own thread, beside it."""
-        if self._reader is None:
-            self._reader = await self._open()
-            await self._reader.execute("PRAGMA query_only = 1")
-        return self._reader
-
-    async def get_connection(self) -> aiosqlite.Connection:
-        return await self.shared_connection()
-
-    async def _run_in_new_connection(
-        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
-    ) -> Any:
-        if _is_read(query):
-            reader = await self.reader_connection()
-            async with reader.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
-        async with self.lock:
-            conn = await self.shared_connection()
-            async with conn.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
-
-    async def _run_in_existing_connection(
-        self,
-        connection: Any,
-        query: str,
-        args: list[Any] | None = None,
-        query_type: str = "generic",
-        table: Any = None,
-    ) -> Any:
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
-
-    def transaction(  # type: ignore[override]
-        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
-    ) -> SQLiteTransaction:
-        return _PersistentTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
-
-    async def close(self) -> None:
-        for conn in (self._reader, self._conn):
-            if conn is not None:
-                await conn.close()
-        self._conn = self._reader = None
-
-
 class _PgEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine without its blocking version probe at construction."""
 
@@ -187,12 +82,6 @@ def make_engine(url: str, *, pool_size: int = 10) -> tuple[Dialect, Engine[Any]]
         Path(params["path"]).parent.mkdir(parents=True, exist_ok=True)
         return dialect, PersistentSQLiteEngine(params["path"])
     return dialect, _PgEngine(config=params, pool_size=max(1, pool_size))
-
-
-@lru_cache(maxsize=4096)
-def _is_read(sql: str) -> bool:
-    head = sql.lstrip()[:6].upper()
-    return head == "SELECT" or (head.startswith("WITH") and "RETURNING" not in sql.upper())
 
 
 @lru_cache(maxsize=1024)
@@ -270,7 +159,7 @@ class Db:
                         return list(await cursor.fetchall())
                 engine = self.engine
                 assert isinstance(engine, PersistentSQLiteEngine)
-                if _is_read(text):
+                if is_read(text):
                     reader = await engine.reader_connection()
                     async with reader.execute(text, args) as cursor:
                         return list(await cursor.fetchall())

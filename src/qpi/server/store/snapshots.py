@@ -20,6 +20,7 @@ from qpi.server.scheduling import (
     SchedulerSettings,
     SlotInForce,
     is_simulator_qpu,
+    reports_simulator,
 )
 from qpi.server.store.engine import Db
 from qpi.server.store.names import TableNames
@@ -56,7 +57,7 @@ class Snapshots:
         if lock and self.db.dialect == "postgres":  # C1: claims of one QPU are serialised
             await self.db.execute(f"SELECT id FROM {n.qpus} WHERE id = {{}} FOR UPDATE", qpu_id)
         qpu = await self.db.fetchone(
-            f"SELECT q.id, q.name, q.enabled, q.bookable, q.max_concurrent, "
+            f"SELECT q.id, q.name, q.enabled, q.bookable, q.max_concurrent, q.device_info, "
             f"(SELECT COUNT(*) FROM {n.jobs} j WHERE j.qpu_id = q.id AND j.lease_open) AS open_leases, "
             f"(SELECT MIN(start_time) FROM {n.time_slots} b WHERE b.start_time > {{}} "
             "AND (b.qpu_id = q.id OR b.qpu_id IS NULL)) AS next_start, "
@@ -77,7 +78,8 @@ class Snapshots:
             qpu_id,
         )
         open_leases = qpu["open_leases"]
-        simulator = is_simulator_qpu([d["kind"] for d in drivers if d["role"] == "process"])
+        simulator = is_simulator_qpu([d["kind"] for d in drivers if d["role"] == "process"],
+                                     custom_reports_simulator=reports_simulator(qpu["device_info"]))
         slot = await self._slot(qpu_id, bool(qpu["bookable"]), now_us) if qpu["slot_id"] else None
         next_start = _dt(qpu["next_start"]) if qpu["bookable"] else None
         pending: list[PendingJob] = []

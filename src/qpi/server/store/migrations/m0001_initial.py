@@ -152,6 +152,7 @@ def statements(dialect: str, n: TableNames) -> list[str]:
         f"CREATE INDEX {n.jobs}_state_updated_idx ON {n.jobs}(state, updated)",
         f"CREATE INDEX {n.jobs}_pending_rank_idx ON {n.jobs}(qpu_id, submitted_at, seq, owner) WHERE state = 'pending'",
         f"CREATE INDEX {n.jobs}_lease_idx ON {n.jobs}(lease_driver) WHERE lease_open",
+        f"CREATE INDEX {n.jobs}_qpu_lease_idx ON {n.jobs}(qpu_id) WHERE lease_open",
         f"""CREATE TABLE {n.job_tags} (
             job_id TEXT NOT NULL REFERENCES {n.jobs}(id) ON DELETE CASCADE,
             tag TEXT NOT NULL,
