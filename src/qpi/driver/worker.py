@@ -280,6 +280,8 @@ def _run_job(executor: Executor, job: wm.RunJob, channel: _Channel, spec: wm.Wor
     result = error = None
     execute_wall = process_wall = 0.0
     executor.begin_job()
+    if hasattr(executor, "job_timeout_s"):  # hardware executors bound their acquisition wait by it
+        executor.job_timeout_s = job.timeout_s
     install_sink(sink)
     try:
         try:
