@@ -101,11 +101,18 @@ class Jobs:
                         retry_after=5,
                     )
             seq = await self._next_seq()
+            # payable (P1) is read under the owner's row lock, so a concurrent charge that crosses zero
+            # either sees this job (and flips it) or is seen by it; the ledger keeps it current after.
+            share = " FOR SHARE" if self.db.dialect == "postgres" else ""
+            owner = await self.db.fetchone(
+                f"SELECT role, balance_ms FROM {self.n.users} WHERE id = {{}}{share}", job.owner
+            )
+            payable = owner is None or owner["role"] == "superuser" or int(owner["balance_ms"]) > 0
             await self.db.execute(
-                f"INSERT INTO {self.n.jobs} (id, seq, owner, qpu_id, qpu_name, qpu_auto, name, state, payload, shots, "
-                "num_circuits, meas_level, attempt, rejections, max_attempts, lease_open, session, submitted_at, "
-                "charged_ms, created, updated) VALUES ({}, {}, {}, {}, {}, {}, {}, 'pending', {}, {}, {}, {}, 0, 0, "
-                "{}, FALSE, 0, {}, 0, {}, {})",
+                f"INSERT INTO {self.n.jobs} (id, seq, owner, qpu_id, qpu_name, qpu_auto, name, state, payable, "
+                "payload, shots, num_circuits, meas_level, attempt, rejections, max_attempts, lease_open, session, "
+                "submitted_at, charged_ms, created, updated) VALUES ({}, {}, {}, {}, {}, {}, {}, 'pending', {}, {}, "
+                "{}, {}, {}, 0, 0, {}, FALSE, 0, {}, 0, {}, {})",
                 job.id,
                 seq,
                 job.owner,
@@ -113,6 +120,7 @@ class Jobs:
                 job.qpu_name,
                 job.qpu_auto,
                 job.name,
+                payable,
                 job.payload_json,
                 job.shots,
                 job.num_circuits,

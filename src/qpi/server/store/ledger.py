@@ -40,15 +40,18 @@ class Ledger:
     ) -> LedgerRow:
         """Change a balance by ``amount_ms`` and record the entry; call inside a write transaction."""
         assert self.db.in_transaction(), "ledger entries are written inside the caller's transaction"
-        balance = await self.db.fetchval(
+        row = await self.db.fetchone(
             f"UPDATE {self.n.users} SET balance_ms = balance_ms + {{}}, updated = {{}} WHERE id = {{}} "
-            "RETURNING balance_ms",
+            "RETURNING balance_ms, role",
             amount_ms,
             now,
             user_id,
         )
-        if balance is None:
+        if row is None:
             raise NotFoundError(f"user {user_id} not found")
+        balance = int(row["balance_ms"])
+        if (balance > 0) != (balance - amount_ms > 0) and row["role"] != "superuser":
+            await self.refresh_payable(user_id, balance > 0)
         entry = LedgerRow(
             id=new_id(),
             user_id=user_id,
@@ -88,6 +91,16 @@ class Ledger:
             now=now,
         )  # fmt: skip
         return entry
+
+    async def refresh_payable(self, user_id: str, payable: bool) -> None:
+        """Keep the ``payable`` flag of the user's active jobs in step with the balance (P1 index)."""
+        await self.db.execute(
+            f"UPDATE {self.n.jobs} SET payable = {{}} WHERE owner = {{}} "
+            "AND state IN ('pending', 'dispatched', 'running') AND payable <> {}",
+            payable,
+            user_id,
+            payable,
+        )
 
     async def set_balance(
         self, *, user_id: str, target_ms: int, now: int, actor: str | None, reason: str = ""

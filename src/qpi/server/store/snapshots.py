@@ -27,8 +27,6 @@ from qpi.server.store.names import TableNames
 
 __all__ = ["Snapshots"]
 
-_PAYABLE = "(u.role = 'superuser' OR u.balance_ms > 0)"
-
 
 def _dt(us: int | None) -> datetime | None:
     return None if us is None else from_us(int(us))
@@ -138,8 +136,8 @@ class Snapshots:
             f"SELECT "
             f"(SELECT COUNT(*) FROM {n.jobs} WHERE qpu_id = {{}} AND owner = {{}} AND lease_open "
             f"AND state IN ('dispatched', 'running')) AS in_flight, "
-            f"(SELECT COUNT(*) FROM {n.jobs} j JOIN {n.users} u ON u.id = j.owner WHERE j.qpu_id = {{}} "
-            f"AND j.owner = {{}} AND j.state = 'pending' AND {_PAYABLE}) AS payable_pending, "
+            f"(SELECT COUNT(*) FROM {n.jobs} j WHERE j.qpu_id = {{}} "
+            f"AND j.owner = {{}} AND j.state = 'pending' AND j.payable) AS payable_pending, "
             f"(SELECT MAX(finished_at) FROM {n.jobs} WHERE qpu_id = {{}} AND owner = {{}} "
             f"AND finished_at IS NOT NULL) AS last_finished",
             qpu_id,
@@ -166,7 +164,7 @@ class Snapshots:
         base = (
             f"SELECT j.id, j.owner, j.submitted_at, j.seq, j.requeued_at, u.role, u.balance_ms "
             f"FROM {n.jobs} j JOIN {n.users} u ON u.id = j.owner "
-            f"WHERE j.qpu_id = {{}} AND j.state = 'pending' AND {_PAYABLE}"
+            f"WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.payable"
         )
         tail = " ORDER BY j.submitted_at, j.seq" + (" LIMIT {}" if limit is not None else "")
         limit_args = [limit] if limit is not None else []
@@ -214,28 +212,21 @@ class Snapshots:
     async def queue_counts(self, qpu_id: str, job: PendingJob, slot: SlotInForce | None) -> QueueCounts:
         """Payable pending jobs of the QPU ranked by (submitted_at, seq) before ``job`` (and the holder's).
 
-        Index-only: the pending rank index covers (qpu, submitted_at, seq, owner); the few unpayable
-        owners are subtracted instead of joining every row to its owner.
+        Both are counts over the payable rank indexes; unpayable jobs are not in them.
         """
         n = self.n
         sub = to_us(job.submitted_at)
-        holder = slot.holder if slot is not None else ""
-        row = await self.db.fetchone(
-            f"SELECT COUNT(*) AS c, "
-            f"SUM(CASE WHEN j.owner IN (SELECT id FROM {n.users} WHERE role <> 'superuser' AND balance_ms <= 0) "
-            f"THEN 1 ELSE 0 END) AS unpayable, "
-            f"SUM(CASE WHEN j.owner = {{}} THEN 1 ELSE 0 END) AS holder "
-            f"FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.id <> {{}} "
-            "AND (j.submitted_at < {} OR (j.submitted_at = {} AND j.seq < {}))",
-            holder, qpu_id, job.id, sub, sub, job.seq,
+        rank = "AND (j.submitted_at < {} OR (j.submitted_at = {} AND j.seq < {}))"
+        earlier = await self.db.fetchval(
+            f"SELECT COUNT(*) AS c FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.payable "
+            f"AND j.id <> {{}} {rank}",
+            qpu_id, job.id, sub, sub, job.seq,
         )  # fmt: skip
-        assert row is not None
-        earlier = int(row["c"] or 0) - int(row["unpayable"] or 0)
         of_holder = 0
-        if slot is not None and await self._payable(slot.holder):
-            of_holder = int(row["holder"] or 0)
-        return QueueCounts(earlier_payable=earlier, earlier_payable_of_holder=of_holder)
-
-    async def _payable(self, user_id: str) -> bool:
-        row = await self.db.fetchone(f"SELECT role, balance_ms FROM {self.n.users} WHERE id = {{}}", user_id)
-        return row is not None and (row["role"] == "superuser" or int(row["balance_ms"]) > 0)
+        if slot is not None:
+            of_holder = await self.db.fetchval(
+                f"SELECT COUNT(*) AS c FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.owner = {{}} "
+                f"AND j.state = 'pending' AND j.payable AND j.id <> {{}} {rank}",
+                qpu_id, slot.holder, job.id, sub, sub, job.seq,
+            )  # fmt: skip
+        return QueueCounts(earlier_payable=int(earlier or 0), earlier_payable_of_holder=int(of_holder or 0))

@@ -84,7 +84,9 @@ class Users:
         T = self.T
         where: list[Any] = []
         if q:
-            where.append((T.email_lower.ilike(f"%{q.lower()}%")) | (T.name.ilike(f"%{q}%")))
+            # SQLite's LIKE is already case-insensitive (ASCII); Piccolo warns on ilike there.
+            name_match = T.name.like(f"%{q}%") if self.db.dialect == "sqlite" else T.name.ilike(f"%{q}%")
+            where.append(T.email_lower.like(f"%{q.lower()}%") | name_match)
         if role:
             where.append(T.role == role)
         if disabled is not None:
@@ -115,6 +117,8 @@ class Users:
             raise NotFoundError(f"user {user_id} not found")
         user = await self.get(user_id)
         assert user is not None
+        if "role" in values:  # superusers are always payable; a demoted one pays like anybody
+            await self.ledger.refresh_payable(user_id, user.role == "superuser" or user.balance_ms > 0)
         return user
 
     async def record_login(self, user_id: str, now: int) -> None:

@@ -119,6 +119,7 @@ def statements(dialect: str, n: TableNames) -> list[str]:
             qpu_auto {b} NOT NULL DEFAULT FALSE,
             name TEXT,
             state TEXT NOT NULL,
+            payable {b} NOT NULL DEFAULT TRUE,
             payload TEXT NOT NULL,
             results TEXT,
             timings TEXT,
@@ -150,7 +151,12 @@ def statements(dialect: str, n: TableNames) -> list[str]:
         f"CREATE INDEX {n.jobs}_qpu_state_created_idx ON {n.jobs}(qpu_id, state, created)",
         f"CREATE INDEX {n.jobs}_owner_created_idx ON {n.jobs}(owner, created)",
         f"CREATE INDEX {n.jobs}_state_updated_idx ON {n.jobs}(state, updated)",
-        f"CREATE INDEX {n.jobs}_pending_rank_idx ON {n.jobs}(qpu_id, submitted_at, seq, owner) WHERE state = 'pending'",
+        # P1/P2: the dispatcher reads the best payable pending jobs; unpayable ones never cost a scan
+        f"CREATE INDEX {n.jobs}_payable_rank_idx ON {n.jobs}(qpu_id, submitted_at, seq) "
+        "WHERE state = 'pending' AND payable",
+        f"CREATE INDEX {n.jobs}_holder_rank_idx ON {n.jobs}(qpu_id, owner, submitted_at, seq) "
+        "WHERE state = 'pending' AND payable",
+        f"CREATE INDEX {n.jobs}_pending_owner_idx ON {n.jobs}(owner) WHERE state = 'pending'",
         f"CREATE INDEX {n.jobs}_lease_idx ON {n.jobs}(lease_driver) WHERE lease_open",
         f"CREATE INDEX {n.jobs}_qpu_lease_idx ON {n.jobs}(qpu_id) WHERE lease_open",
         f"""CREATE TABLE {n.job_tags} (
