@@ -1,4 +1,5 @@
-"""``qpi admin …``: commands run on the server host (``create-superuser``)."""
+"""``qpi admin …``: ``create-superuser`` runs on the server host; the other subcommands are the
+superuser's API commands of :mod:`qpi.cli.client.admin_client`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from qpi.cli.client.admin_client import ADMIN_COMMANDS
 from qpi.cli.options import config_options, exit_on_config_error, load_or_exit
 from qpi.config import DB_COMMAND_KEYS, SERVE_OPTIONS
 from qpi.errors import APIError, ConfigError, StoreError
@@ -17,9 +19,17 @@ if TYPE_CHECKING:
 __all__ = ["admin_group", "create_superuser"]
 
 
-@click.group("admin", help="Administration: create-superuser runs on the server host, next to its database.")
+@click.group(
+    "admin",
+    help="Administration: create-superuser runs on the server host, next to its database; "
+    "the other commands are a superuser's, through the API.",
+)
 def admin_group() -> None:
     pass
+
+
+for _command in ADMIN_COMMANDS:
+    admin_group.add_command(_command)
 
 
 async def make_superuser(config: ServeConfig, email: str, password: str | None, name: str) -> tuple[str, str | None]:

@@ -21,6 +21,16 @@ _COMMANDS: dict[str, str] = {
     "admin": "qpi.cli.admin:admin_group",
     "config": "qpi.cli.config_cmd:config_group",
     "driver": "qpi.cli.driver:driver_group",
+    "login": "qpi.cli.client.login:login",
+    "logout": "qpi.cli.client.login:logout",
+    "whoami": "qpi.cli.client.login:whoami",
+    "submit": "qpi.cli.client.submit:submit",
+    "jobs": "qpi.cli.client.jobs:jobs_group",
+    "qpus": "qpi.cli.client.qpus:qpus_group",
+    "tokens": "qpi.cli.client.tokens:tokens_group",
+    "bookings": "qpi.cli.client.bookings:bookings_group",
+    "time": "qpi.cli.client.time_cmd:time_group",
+    "version": "qpi.cli.client.version:version",
 }
 _HELP = {
     "serve": "Run the QPI server (API, dispatcher, driver links).",
@@ -28,6 +38,16 @@ _HELP = {
     "admin": "Administration on the server host, and superuser commands.",
     "config": "Show the effective configuration and where each value comes from.",
     "driver": "Run a QPU driver beside the hardware or a simulator.",
+    "login": "Store an API token (or sign in with --email) in a client profile.",
+    "logout": "Remove the profile's token (--revoke: delete it on the server).",
+    "whoami": "Show the account, balance, server and profile in use.",
+    "submit": "Submit OpenQASM files as a job, wait and show the counts.",
+    "jobs": "List, inspect, wait for and cancel jobs; read results.",
+    "qpus": "List QPUs and show their device.",
+    "tokens": "Create, list and delete API tokens.",
+    "bookings": "List, create, delete and release QPU bookings.",
+    "time": "Request more QPU seconds and follow the requests.",
+    "version": "Print the client version (--server: the server's too).",
 }
 
 

@@ -34,7 +34,27 @@ async def run_server(config: ServeConfig) -> None:
             config.server_port,
             config.public_url,
         )
+        if server.local is not None:
+            _print_local(config, server.local)
         await server.serve()
+
+
+def _print_local(config: ServeConfig, local: LocalSetup) -> None:
+    """What a new user needs after ``qpi serve --local-qpu``: where, who, and the next command."""
+    lines = [
+        f"QPI is running with a local {local.kind} QPU named {local.qpu_name!r}.",
+        f"  API:         {config.public_url}/api   (OpenAPI docs at {config.public_url}/schema)",
+    ]
+    if local.admin_password:
+        lines.append(f"  Superuser:   admin@localhost / {local.admin_password}   (shown once)")
+    if local.api_token:
+        lines.append(f"  API token:   {local.api_token}   (shown once)")
+        if local.profile_file:
+            lines.append(f"               saved as client profile 'local' in {local.profile_file}")
+    elif local.profile_file:
+        lines.append(f"  API token:   in client profile 'local' of {local.profile_file}")
+    lines.append("  Try:         qpi submit bell.qasm --profile local")
+    click.echo("\n".join(lines), err=True)
 
 
 def _version() -> str:

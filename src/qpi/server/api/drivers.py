@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody
 from qpi import __version__
 from qpi.errors import BadRequestError, NotFoundError
 from qpi.server.api.common import (
+    SUPERUSER,
     check_query,
     ctx_of,
     fmt_ts,
@@ -25,7 +26,7 @@ from qpi.server.api.common import (
     parse_sort,
     require_superuser,
 )
-from qpi.server.api.dto import errors
+from qpi.server.api.dto import QpuRef, errors
 from qpi.server.auth.secrets import new_api_token, sha256_hex, token_prefix
 from qpi.server.context import ServerContext
 from qpi.server.store import DriverRow, QpuRow
@@ -97,11 +98,6 @@ class DriverPatch(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool | None = None
 
 
-class QpuRef(msgspec.Struct):
-    id: str | None
-    name: str | None
-
-
 class Reported(msgspec.Struct):
     name: str
     host: str
@@ -152,7 +148,7 @@ class RotateOut(msgspec.Struct):
     snippets: Snippets
 
 
-class ToggleOut(msgspec.Struct):
+class DriverToggleOut(msgspec.Struct):
     id: str
     name: str
     enabled: bool
@@ -253,6 +249,7 @@ async def register_driver(
 
 @post(
     "/api/op/drivers/create",
+    guards=SUPERUSER,
     operation_id="createDriver",
     tags=["drivers"],
     summary="Register a driver; its token is shown once",
@@ -293,21 +290,29 @@ async def _set_enabled(ctx: ServerContext, driver: DriverRow, enabled: bool) -> 
 
 @post(
     "/api/op/drivers/toggle",
+    guards=SUPERUSER,
     operation_id="toggleDriver",
     tags=["drivers"],
     summary="Enable or disable a driver",
     status_code=200,
     responses=errors(400, 403, 404),
 )
-async def toggle_driver(request: Request[Any, Any, State], data: JSONBody[DriverToggle]) -> ToggleOut:
+async def toggle_driver(request: Request[Any, Any, State], data: JSONBody[DriverToggle]) -> DriverToggleOut:
     require_superuser(request)
     ctx = ctx_of(request)
     driver = await _set_enabled(ctx, await ctx.store.drivers.require(data.id), data.enabled)
     out = driver_out(driver)
-    return ToggleOut(id=driver.id, name=driver.name, enabled=driver.enabled, status=out.status)
+    return DriverToggleOut(id=driver.id, name=driver.name, enabled=driver.enabled, status=out.status)
 
 
-@get("/api/drivers", operation_id="listDrivers", tags=["drivers"], summary="List drivers", responses=errors(400, 403))
+@get(
+    "/api/drivers",
+    guards=SUPERUSER,
+    operation_id="listDrivers",
+    tags=["drivers"],
+    summary="List drivers",
+    responses=errors(400, 403),
+)
 async def list_drivers(request: Request[Any, Any, State]) -> Response[list[DriverOut]]:
     require_superuser(request)
     ctx = ctx_of(request)
@@ -339,6 +344,7 @@ async def list_drivers(request: Request[Any, Any, State]) -> Response[list[Drive
 
 @get(
     "/api/drivers/catalog",
+    guards=SUPERUSER,
     operation_id="driverCatalog",
     tags=["drivers"],
     summary="Driver kinds",
@@ -351,6 +357,7 @@ async def catalog(request: Request[Any, Any, State]) -> list[Kind]:
 
 @get(
     "/api/drivers/{driver_id:str}",
+    guards=SUPERUSER,
     operation_id="getDriver",
     tags=["drivers"],
     summary="One driver",
@@ -363,6 +370,7 @@ async def get_driver(request: Request[Any, Any, State], driver_id: FromPath[str]
 
 @patch(
     "/api/drivers/{driver_id:str}",
+    guards=SUPERUSER,
     operation_id="updateDriver",
     tags=["drivers"],
     summary="Rename or toggle",
@@ -383,6 +391,7 @@ async def update_driver(
 
 @delete(
     "/api/drivers/{driver_id:str}",
+    guards=SUPERUSER,
     operation_id="deleteDriver",
     tags=["drivers"],
     summary="Delete a driver",
@@ -403,6 +412,7 @@ async def delete_driver(request: Request[Any, Any, State], driver_id: FromPath[s
 
 @post(
     "/api/drivers/{driver_id:str}/rotate-token",
+    guards=SUPERUSER,
     operation_id="rotateDriverToken",
     tags=["drivers"],
     summary="Issue a new driver token; the old one stops working",

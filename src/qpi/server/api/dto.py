@@ -13,6 +13,7 @@ from qpi.server.store import LedgerRow, TokenRow, UserRow
 
 __all__ = [
     "ErrorBody",
+    "QpuRef",
     "LedgerEntryOut",
     "TokenOut",
     "UserOut",
@@ -47,8 +48,12 @@ _DESCRIPTIONS = {
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the error statuses of a route (401, 413, 415, 429 are always added)."""
-    codes = sorted({*statuses, 401, 413, 415, 429})
+    """OpenAPI entries for the error statuses of a route (400, 401, 413, 415, 429 are always added).
+
+    400 is always listed in the one error shape: otherwise Litestar documents its own validation
+    body for routes with parameters, which is not what the server sends.
+    """
+    codes = sorted({*statuses, 400, 401, 413, 415, 429})
     return {
         code: ResponseSpec(
             data_container=ErrorBody,
@@ -57,6 +62,13 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for code in codes
     }
+
+
+class QpuRef(msgspec.Struct):
+    """A QPU as other records name it; ``id`` is null once the QPU is deleted."""
+
+    id: str | None
+    name: str | None
 
 
 class UserOut(msgspec.Struct):

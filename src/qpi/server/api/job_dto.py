@@ -7,15 +7,11 @@ from typing import Any
 import msgspec
 
 from qpi.server.api.common import fmt_ts, seconds
+from qpi.server.api.dto import QpuRef
 from qpi.server.store import JobRow, legacy_status
 from qpi.server.store.common import json_loads
 
 __all__ = ["JobOut", "job_out", "served_results"]
-
-
-class QpuRef(msgspec.Struct):
-    id: str | None
-    name: str
 
 
 class JobErrorOut(msgspec.Struct):

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from qpi.errors import BadRequestError, ConflictError, NotFoundError
 from qpi.server.api.common import (
+    SUPERUSER,
     check_query,
     ctx_of,
     fmt_ts,
@@ -71,7 +72,7 @@ class Toggle(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None = None
 
 
-class ToggleOut(msgspec.Struct):
+class QpuToggleOut(msgspec.Struct):
     id: str
     name: str
     enabled: bool
@@ -191,6 +192,7 @@ async def _find(ctx: ServerContext, name: str) -> QpuRow:
 
 @post(
     "/api/op/qpus/create",
+    guards=SUPERUSER,
     operation_id="createQpu",
     tags=["qpus"],
     summary="Register a QPU (and its driver)",
@@ -245,13 +247,14 @@ async def create_qpu(request: Request[Any, Any, State], data: JSONBody[QpuCreate
 
 @post(
     "/api/op/qpu/toggle",
+    guards=SUPERUSER,
     operation_id="toggleQpu",
     tags=["qpus"],
     summary="Enable or disable a QPU",
     status_code=200,
     responses=errors(400, 403, 404),
 )
-async def toggle_qpu(request: Request[Any, Any, State], data: JSONBody[Toggle]) -> ToggleOut:
+async def toggle_qpu(request: Request[Any, Any, State], data: JSONBody[Toggle]) -> QpuToggleOut:
     require_superuser(request)
     ctx = ctx_of(request)
     if not data.id and not data.name:
@@ -261,7 +264,7 @@ async def toggle_qpu(request: Request[Any, Any, State], data: JSONBody[Toggle]) 
     await ctx.store.qpus.update(qpu.id, {"enabled": data.enabled}, now=now)
     status = await ctx.store.qpus.refresh_status(qpu.id, now=now)
     ctx.hub.wake(qpu.id)
-    return ToggleOut(id=qpu.id, name=qpu.name, enabled=data.enabled, status=status)
+    return QpuToggleOut(id=qpu.id, name=qpu.name, enabled=data.enabled, status=status)
 
 
 @get("/api/qpus", operation_id="listQpus", tags=["qpus"], summary="Every registered QPU", responses=errors(400))
@@ -300,6 +303,7 @@ async def get_qpu(request: Request[Any, Any, State], name: FromPath[str]) -> Qpu
 
 @patch(
     "/api/qpus/{name:str}",
+    guards=SUPERUSER,
     operation_id="updateQpu",
     tags=["qpus"],
     summary="Edit a QPU",
@@ -330,6 +334,7 @@ async def update_qpu(request: Request[Any, Any, State], name: FromPath[str], dat
 
 @delete(
     "/api/qpus/{name:str}",
+    guards=SUPERUSER,
     operation_id="deleteQpu",
     tags=["qpus"],
     summary="Delete a QPU",
