@@ -26,3 +26,18 @@ def test_local_mode_keeps_secrets_private(local_server: LocalServer) -> None:
     config = local_server.config_dir / "config.toml"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert stat.S_IMODE(os.stat(local_server.config_dir).st_mode) == 0o700
+
+
+def test_the_local_driver_stops_when_its_server_is_killed(tmp_path) -> None:
+    import psutil
+
+    from e2e.support import start_local_server, wait_for
+
+    server = start_local_server(tmp_path)
+    children = psutil.Process(server.process.popen.pid).children()
+    drivers = [p for p in children if "driver" in " ".join(p.cmdline())]
+    assert drivers, "the local driver runs as a child of the server"
+    server.process.popen.kill()  # no graceful stop: the driver must notice by itself
+    server.process.popen.wait(10)
+    wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in drivers), 30,
+             "the orphaned local driver to stop")

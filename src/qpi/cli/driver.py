@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,8 @@ async def run_driver(config: DriverConfig) -> int:
     """The driver until SIGTERM/SIGINT (0), or a fatal error (1, 2 configuration, 3 trust)."""
     from qpi.driver.daemon import Driver
 
-    return await Driver(config).run()
+    parent = os.environ.get("QPI_LOCAL_SERVER_PID", "")  # set only by qpi serve --local-qpu
+    return await Driver(config, parent_pid=int(parent) if parent.isdigit() else None).run()
 
 
 @click.group("driver", help="Run a QPU driver beside the hardware or a simulator.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import uuid
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qpi import __version__
+from qpi.aio import wait_event
 from qpi.driver.handshake import ConnectReply, FatalConnectError, RetryableConnectError, check_addr, handshake
 from qpi.driver.linkstate import LinkSession
 from qpi.driver.outbox import Outbox
@@ -56,8 +58,9 @@ def pool_options(config: DriverConfig) -> dict[str, Any]:
 
 
 class Driver:
-    def __init__(self, config: DriverConfig) -> None:
+    def __init__(self, config: DriverConfig, *, parent_pid: int | None = None) -> None:
         self.config = config
+        self.parent_pid = parent_pid
         self.instance_id = str(uuid.uuid4())
         self.outbox = Outbox(config.outbox_dir)
         self.pool: WorkerPool | None = None
@@ -94,6 +97,7 @@ class Driver:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._on_signal)
         events = asyncio.create_task(self._pool_events(), name="qpi:pool-events")
+        watchdog = asyncio.create_task(self._watch_parent(), name="qpi:parent-watch") if self.parent_pid else None
         self._main = asyncio.current_task()
         try:
             code = await self._connect_loop()
@@ -104,10 +108,19 @@ class Driver:
         except asyncio.CancelledError:
             return 1
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             await self.pool.close()
             events.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await events
+
+    async def _watch_parent(self) -> None:
+        """Local mode: a driver whose server died (kill -9) stops instead of retrying forever."""
+        while os.getppid() == self.parent_pid:  # noqa: ASYNC110 - no event tells us a parent died
+            await asyncio.sleep(1.0)
+        logger.warning("the local server (pid %s) is gone; stopping", self.parent_pid)
+        self.stopping.set()
 
     def _on_signal(self) -> None:
         self._signals += 1
@@ -130,8 +143,7 @@ class Driver:
         return random.uniform(0, cap)
 
     async def _wait_or_stop(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        await wait_event(self.stopping, seconds)
 
     async def _connect_loop(self) -> int:
         config = self.config
@@ -214,8 +226,9 @@ class Driver:
             if session is not None:
                 await session.send_raw(data)
         elif isinstance(event, JobStartedEvent) and session is not None:
-            await session.send(JobStarted(driver=driver_id, payload=JobStartedBody(
-                job_id=event.job_id, attempt=event.attempt, worker=event.worker, started_at=event.started_at)))  # fmt: skip
+            body = JobStartedBody(job_id=event.job_id, attempt=event.attempt, worker=event.worker,
+                                  started_at=event.started_at)  # fmt: skip
+            await session.send(JobStarted(driver=driver_id, payload=body))
         elif isinstance(event, JobProgressEvent) and session is not None:
             await session.send(JobProgress(driver=driver_id, payload=JobProgressBody(
                 job_id=event.job_id, attempt=event.attempt, stage=event.stage, fraction=event.fraction)))  # fmt: skip

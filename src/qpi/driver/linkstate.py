@@ -14,6 +14,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from qpi.aio import wait_event
 from qpi.errors import LinkClosed, LinkError, LinkTimeout
 from qpi.protocol.messages import (
     CancelJob,
@@ -58,6 +59,7 @@ class LinkSession:
         self.seq = 0
         self.lost = asyncio.Event()
         self.welcomed = asyncio.Event()
+        self.acked = asyncio.Event()
         self.last_server = time.monotonic()
 
     @property
@@ -115,9 +117,7 @@ class LinkSession:
         tasks = [receiver, watcher]
         try:
             await self.send(hello)
-            try:
-                await asyncio.wait_for(self.welcomed.wait(), timeout=r.hello_timeout_s)
-            except TimeoutError:
+            if not await wait_event(self.welcomed, r.hello_timeout_s):
                 logger.warning("driver=%s no Welcome within %.0f s", r.driver_id, r.hello_timeout_s)
                 return False
             self.state = "online"
@@ -199,6 +199,7 @@ class LinkSession:
                              msg.payload.attempt)  # fmt: skip
         elif isinstance(msg, ResultAck):
             self.driver.outbox.remove(msg.payload.job_id, msg.payload.attempt)
+            self.acked.set()
         elif isinstance(msg, Disconnect):
             logger.warning("driver=%s the server disconnected this link: %s", r.driver_id, msg.payload.reason)
             self.lost.set()
@@ -211,14 +212,18 @@ class LinkSession:
         self.state = "draining"
         await self.heartbeat()
         for ref in self.pool.begin_drain():
-            await self.send(JobRejected(driver=r.driver_id, payload=JobRejectedBody(
-                job_id=ref.job_id, attempt=ref.attempt, reason="draining", detail="the driver is shutting down")))  # fmt: skip
+            body = JobRejectedBody(job_id=ref.job_id, attempt=ref.attempt, reason="draining",
+                                   detail="the driver is shutting down")  # fmt: skip
+            await self.send(JobRejected(driver=r.driver_id, payload=body))
         await self.pool.drain(self.driver.config.shutdown_grace)
         self.driver.drained = True
         deadline = time.monotonic() + max(2.0, 2 * r.heartbeat_interval_s)
         if len(self.driver.outbox):
             await self.resend_outbox()  # results finished while draining are already on their way
-        while len(self.driver.outbox) and time.monotonic() < deadline and not self.lost.is_set():
-            await asyncio.sleep(0.05)
+        while len(self.driver.outbox) and not self.lost.is_set():
+            self.acked.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not await wait_event(self.acked, remaining):
+                break
         await self.send(Goodbye(driver=r.driver_id, payload=GoodbyeBody(reason="shutdown")))
         logger.info("driver=%s drained; goodbye", r.driver_id)

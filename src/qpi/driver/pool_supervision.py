@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from qpi.aio import wait_event
 from qpi.driver import worker_messages as wm
 from qpi.driver.pool_events import (
     JobFinishedEvent,
@@ -344,8 +345,6 @@ class PoolSupervision:
             if remaining <= 0:
                 return False
             self._tick.clear()
-            try:
-                await asyncio.wait_for(self._tick.wait(), remaining)
-            except TimeoutError:
+            if not await wait_event(self._tick, remaining):
                 return predicate()
         return True

@@ -19,7 +19,21 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from qpi import __version__
 from qpi.errors import APIError, StoreError, UnavailableError
-from qpi.server.api import auth, connect, drivers, events, health, jobs, qpus, tokens, users
+from qpi.server.api import (
+    auth,
+    bookings,
+    connect,
+    drivers,
+    events,
+    health,
+    jobs,
+    metrics,
+    notifications,
+    qpus,
+    time_requests,
+    tokens,
+    users,
+)
 from qpi.server.api.guards import SubmitGuard
 from qpi.server.api.middleware import QpiMiddleware, request_id_for
 from qpi.server.context import ServerContext
@@ -28,7 +42,21 @@ __all__ = ["ROUTE_MODULES", "create_app"]
 
 logger = logging.getLogger(__name__)
 
-ROUTE_MODULES = (health, auth, users, tokens, qpus, drivers, connect, jobs, events)
+ROUTE_MODULES = (
+    health,
+    metrics,
+    auth,
+    users,
+    tokens,
+    qpus,
+    drivers,
+    connect,
+    jobs,
+    events,
+    bookings,
+    time_requests,
+    notifications,
+)
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")

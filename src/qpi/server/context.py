@@ -9,6 +9,7 @@ from qpi.server.auth.principal import Authenticator
 from qpi.server.auth.ratelimit import TokenBuckets
 from qpi.server.clock import Clock
 from qpi.server.hub import Hub
+from qpi.server.metrics import Metrics
 from qpi.server.scheduling import SchedulerSettings
 from qpi.server.store import Store
 
@@ -71,6 +72,7 @@ class ServerContext:
     settings: SchedulerSettings
     tls: TlsMaterial | None = None
     links: Any = None  # server.links.LinkManager once the link layer runs
+    metrics: Metrics = field(default_factory=Metrics)
     started_at_us: int = 0
     tasks_healthy: bool = True
     failing_tasks: list[str] = field(default_factory=list)
@@ -78,7 +80,7 @@ class ServerContext:
 
     @classmethod
     def build(cls, config: ServeConfig, store: Store, clock: Clock, *, tls: TlsMaterial | None = None) -> ServerContext:
-        return cls(
+        ctx = cls(
             config=config,
             store=store,
             clock=clock,
@@ -89,3 +91,5 @@ class ServerContext:
             tls=tls,
             started_at_us=clock.now_us(),
         )
+        ctx.hub.on_publish(ctx.metrics.on_events)
+        return ctx

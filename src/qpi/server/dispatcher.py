@@ -15,6 +15,7 @@ from datetime import datetime
 
 import msgspec
 
+from qpi.aio import wait_event
 from qpi.errors import LinkError, StoreError
 from qpi.protocol.messages import JobDispatch, JobDispatchBody
 from qpi.protocol.payload import JobPayload
@@ -59,10 +60,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._event.wait(), timeout=self._timeout())
-            except TimeoutError:
-                pass
+            await wait_event(self._event, self._timeout())
             self._event.clear()
             now = from_us(self.ctx.clock.now_us())
             due = {q for q, at in self.timers.items() if at <= now}
@@ -129,4 +127,5 @@ class Dispatcher:
             return
         if link is not None:
             link.last_dispatch = now
+        self.ctx.metrics.dispatch_latency.observe(max(0.0, (claim.dispatched_at - claim.queued_since) / 1e6))
         logger.debug("driver=%s job_id=%s attempt=%d dispatched", claim.driver_id, claim.job_id, claim.attempt)

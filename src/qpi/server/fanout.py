@@ -13,13 +13,13 @@ are recomputed after changes on their QPU, coalesced to at most one per job per 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from qpi.aio import wait_event
 from qpi.server.context import ServerContext
 from qpi.server.store import EventRow
 
@@ -99,11 +99,10 @@ class FanOut:
 
     async def run(self) -> None:
         if self._cursor is None:
-            latest = await self.ctx.store.db.fetchval(f"SELECT MAX(id) AS m FROM {self.ctx.store.names.events}")
+            latest = await self.ctx.store.events.latest_id()
             self._cursor = int(latest or 0)
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=_QUEUE_COALESCE_S if self._deferred else 1.0)
+            await wait_event(self._wake, _QUEUE_COALESCE_S if self._deferred else 1.0)
             self._deferred = False
             self._wake.clear()
             await self.pump()

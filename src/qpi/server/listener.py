@@ -38,6 +38,7 @@ from qpi.protocol.messages import (
     WelcomeBody,
     decode,
 )
+from qpi.server.auth.ratelimit import TokenBuckets
 from qpi.server.clock import from_us
 from qpi.server.context import ServerContext
 from qpi.server.links import Inbound, Link, LinkManager
@@ -57,6 +58,9 @@ class Listener:
         self._unknown_logged: set[tuple[str, int, str]] = set()
         self.on_held_list: Callable[[], None] | None = None
         self._held_seen = False
+        rate = ctx.config.event_rate_limit
+        self._event_buckets = TokenBuckets(rate, rate, ctx.clock.monotonic)
+        self._drop_logged: dict[str, float] = {}
 
     async def run(self) -> None:
         inbox = self.links.inbox
@@ -154,6 +158,8 @@ class Listener:
             wake.add(link.qpu_id)
             out.append((d, ResultAck(driver=d, payload=ResultAckBody(
                 job_id=msg.payload.job_id, attempt=msg.payload.attempt, outcome=ack))))  # type: ignore[arg-type]
+        elif isinstance(msg, JobProgress | CryostatReading | Telemetry) and not self._within_event_rate(d):
+            return  # P-7.5: only these message types count against --event-rate-limit; never results
         elif isinstance(msg, JobProgress):
             events.append(await self._event("job.progress", link, msg.payload, now_us, job=msg.payload.job_id))
         elif isinstance(msg, CryostatReading | Telemetry):
@@ -167,6 +173,8 @@ class Listener:
             wake.add(link.qpu_id)
         elif isinstance(msg, UnknownMessage):
             key = (d, link.session, msg.type)
+            unknown_type = "$.type" in msg.error
+            (self.ctx.metrics.protocol_unknown if unknown_type else self.ctx.metrics.protocol_malformed).inc()
             if key not in self._unknown_logged:
                 self._unknown_logged.add(key)
                 logger.warning("driver=%s sent an unknown or malformed %s message: %s", d, msg.type, msg.error)
@@ -175,7 +183,21 @@ class Listener:
         else:
             logger.debug("driver=%s sent %s, ignored", d, type(msg).__name__)
 
+    def _within_event_rate(self, driver_id: str) -> bool:
+        """Token bucket per driver, burst = rate (``--event-rate-limit``, 0 = off); drops are counted."""
+        if self._event_buckets.take(driver_id) <= 0:
+            return True
+        self.ctx.metrics.events_dropped.labels(driver=driver_id).inc()
+        now = self.ctx.clock.monotonic()
+        if now - self._drop_logged.get(driver_id, -1e9) >= 10:
+            self._drop_logged[driver_id] = now
+            logger.warning("driver=%s telemetry over --event-rate-limit; dropping the excess", driver_id)
+        return False
+
     def _stale_if_none(self, ev: EventRow | None, link: Link, msg: JobAccepted | JobStarted) -> None:
+        if ev is not None:
+            return
+        self.ctx.metrics.protocol_stale.inc()
         if ev is None:
             logger.info("driver=%s stale_message %s job_id=%s attempt=%d", link.driver_id, type(msg).__name__,
                         msg.payload.job_id, msg.payload.attempt)

@@ -26,6 +26,8 @@ __all__ = ["LocalSetup", "ensure_local", "run_local_driver"]
 logger = logging.getLogger(__name__)
 
 ADMIN_EMAIL = "admin@localhost"
+#: Set by local mode for its driver child: the server's pid, which the driver watches (driver/daemon.py).
+PARENT_ENV = "QPI_LOCAL_SERVER_PID"
 _KINDS = {"aer": "qiskit_aer", "mock": "mock"}
 
 
@@ -104,7 +106,7 @@ async def _client_profile(ctx: ServerContext, admin_id: str, *, first_run: bool)
         user_id=admin_id, name="local-mode", token_hash=sha256_hex(raw), prefix=token_prefix(raw), expires_at=None,
         now=ctx.clock.now_us(), max_tokens=None,
     )  # fmt: skip
-    existed = path.exists()
+    existed = path.exists()  # noqa: ASYNC240 - one stat at start-up
     try:
         save_profile(path, "local", {"addr": f"http://127.0.0.1:{ctx.config.server_port}", "api_token": raw},
                      make_current=not existed)  # fmt: skip
@@ -136,6 +138,7 @@ async def run_local_driver(ctx: ServerContext, setup: LocalSetup) -> None:
     """The driver child process, restarted with backoff when it exits; stopped with the server."""
     delay = 1.0
     env = {k: v for k, v in os.environ.items() if not k.startswith("QPI_")}
+    env[PARENT_ENV] = str(os.getpid())  # the child stops itself if this server dies without stopping it
     while True:
         # its own session: a Ctrl-C in the terminal reaches the server, which stops the driver gracefully
         process = await asyncio.create_subprocess_exec(*driver_command(ctx, setup), env=env, start_new_session=True)

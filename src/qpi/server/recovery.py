@@ -8,10 +8,12 @@ sleeps until the earliest deadline (W4) or a wake-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from qpi.aio import wait_event
 from qpi.errors import LinkError
 from qpi.protocol.messages import CancelJob, CancelJobBody
 from qpi.server.clock import from_us
@@ -53,10 +55,7 @@ class Recovery:
         while True:
             next_at = await self.sweep()
             delay = max(0.0, (next_at - from_us(self.ctx.clock.now_us())).total_seconds())
-            try:
-                await asyncio.wait_for(self._event.wait(), timeout=max(0.01, delay))
-            except TimeoutError:
-                pass
+            await wait_event(self._event, max(0.01, delay))
             self._event.clear()
 
     def _driver(self, driver_id: str | None, rows: dict[str, Any], job_session: int) -> LeaseDriver:
@@ -126,11 +125,9 @@ class Recovery:
         for qpu_id in wake:
             ctx.hub.wake(qpu_id)
         for driver_id, job_id, attempt, reason in cancels:
-            try:
-                await self.links.send(driver_id, CancelJob(driver=driver_id, payload=CancelJobBody(
-                    job_id=job_id, attempt=attempt, reason=reason)))  # type: ignore[arg-type]  # fmt: skip
-            except LinkError:
-                pass
+            body = CancelJobBody(job_id=job_id, attempt=attempt, reason=reason)  # type: ignore[arg-type]
+            with contextlib.suppress(LinkError):  # undelivered: the driver's held list settles it (L0c)
+                await self.links.send(driver_id, CancelJob(driver=driver_id, payload=body))
         oldest = await ctx.store.transitions.oldest_pending()
         return recovery_wakeup(
             from_us(ctx.clock.now_us()), leases=[lease for lease in leases if lease[0].state != "cancelled"],

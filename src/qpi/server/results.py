@@ -18,10 +18,10 @@ from qpi.server.context import ServerContext
 from qpi.server.links import Link
 from qpi.server.scheduling import (
     JobFacts,
-    is_retryable,
     RetryPolicy,
     billable_ms,
     effective_max_attempts,
+    is_retryable,
     rejection_outcome,
     resolve_on_driver_loss,
     result_outcome,
@@ -106,6 +106,8 @@ class ResultHandler:
             facts = ResultFacts(late_body=msgspec.json.encode(p).decode())
         applied = await self.t.apply(row, outcome, now_us=now_us, actor="listener", driver_id=link.driver_id,
                                      facts=facts, attempt=p.attempt)  # fmt: skip
+        if outcome.ack == "stale":
+            self.ctx.metrics.protocol_stale.inc()
         logger.info("driver=%s job_id=%s attempt=%d result %s → %s (ack %s, charged %d ms)", link.driver_id,
                     p.job_id, p.attempt, p.status, outcome.to_state or row["state"], outcome.ack,
                     applied.charged_ms)  # fmt: skip

@@ -26,10 +26,10 @@ from qpi.server.clock import Clock, SystemClock
 from qpi.server.context import ServerContext
 from qpi.server.housekeeping import housekeeping_loop
 from qpi.server.localmode import LocalSetup, ensure_local, run_local_driver
-from qpi.server.wiring import wire_link_layer
 from qpi.server.store import Store, TableNames
 from qpi.server.supervisor import Supervisor
 from qpi.server.tls import TlsPaths, ensure_tls
+from qpi.server.wiring import wire_link_layer
 
 if TYPE_CHECKING:
     from qpi.config import ServeConfig

@@ -212,6 +212,8 @@ async def submit_job(ctx: ServerContext, principal: Principal, body: JobSubmitRe
         options=dict(body.options),
     )
     stored = msgspec.to_builtins(payload)
+    # the record shows the normalised request in full (api.md §3.4), defaults included
+    stored.update(shots=body.shots, meas_level=body.meas_level, meas_return=body.meas_return, memory=body.memory)
     stored["qpu_target"] = qpu.id
     row, event = await ctx.store.jobs.insert(
         NewJob(

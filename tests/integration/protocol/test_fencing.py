@@ -201,3 +201,24 @@ async def test_unknown_messages_keep_the_link_up(served, proto) -> None:
     job = await served.submit("sim")
     dispatch = await driver.expect(JobDispatch)
     assert dispatch.payload.job_id == job["id"]
+
+
+@pytest.mark.serve_options(event_rate_limit="5")
+async def test_a_telemetry_flood_is_dropped_and_counted_but_results_arrive(served, proto) -> None:
+    from qpi.protocol.messages import Reading, Telemetry, TelemetryBody
+
+    driver, _qpu = proto
+    await driver.connect()
+    job = await served.submit("sim")
+    await driver.expect(JobDispatch)
+    for i in range(60):
+        await driver.send(Telemetry(payload=TelemetryBody(kind="fridge", readings={"t": Reading(value=float(i))})))
+    await driver.send(JobResult(payload=result_body(job["id"], 1)))
+    assert (await driver.expect(ResultAck)).payload.outcome == "recorded"
+    stored = await served.ctx.store.db.fetchval("SELECT COUNT(*) AS c FROM events WHERE type = 'telemetry.reading'")
+    assert 1 <= int(stored) <= 15  # the burst of 5 plus what refilled meanwhile, never all 60
+    async with served.http() as c:
+        metrics = (await c.get("/metrics")).text
+    dropped = [line for line in metrics.splitlines() if line.startswith("qpi_driver_events_dropped_total{")]
+    assert dropped and float(dropped[0].rsplit(" ", 1)[1]) >= 40
+    assert (await served.job(job["id"]))["state"] == "completed"

@@ -15,7 +15,7 @@ from qpi.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from qpi.server.api.common import caller, ctx_of, fmt_ts
+from qpi.server.api.common import USER, caller, ctx_of, fmt_ts
 from qpi.server.api.dto import UserOut, errors, user_out
 from qpi.server.auth.secrets import (
     hash_password,
@@ -86,7 +86,8 @@ async def login(request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> R
         raise PermissionDeniedError(
             "e-mail/password sign-in is turned off on this server", code="password_auth_disabled"
         )
-    ip = str((request.scope.get("client") or ("?", 0))[0])
+    # the address QpiMiddleware resolved (X-Forwarded-For only from --trusted-proxies, api.md §1.8)
+    ip = str(request.scope.get("state", {}).get("client_ip") or (request.scope.get("client") or ("?", 0))[0])
     key = f"{data.email.lower()}|{ip}"
     wait = ctx.limits.login.peek(key)
     if wait > 0:
@@ -130,6 +131,7 @@ async def login(request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> R
 
 @post(
     "/api/auth/logout",
+    guards=USER,
     operation_id="logout",
     tags=["auth"],
     summary="Revoke the current session",
@@ -159,13 +161,16 @@ def _me(request: Request[Any, Any, State]) -> MeOut:
     )
 
 
-@get("/api/auth/me", operation_id="getMe", tags=["auth"], summary="The caller's account", responses=errors())
+@get(
+    "/api/auth/me", guards=USER, operation_id="getMe", tags=["auth"], summary="The caller's account", responses=errors()
+)
 async def me(request: Request[Any, Any, State]) -> MeOut:
     return _me(request)
 
 
 @patch(
     "/api/auth/me",
+    guards=USER,
     operation_id="updateMe",
     tags=["auth"],
     summary="Change own name or password",

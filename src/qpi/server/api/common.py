@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.handlers.base import BaseRouteHandler
 
 from qpi.errors import AuthenticationError, BadRequestError, PermissionDeniedError
 from qpi.server.auth.principal import Principal
@@ -18,11 +20,14 @@ from qpi.server.clock import from_us, to_us
 from qpi.server.context import ServerContext
 
 __all__ = [
+    "SUPERUSER",
+    "USER",
     "Page",
     "caller",
     "ctx_of",
     "fmt_ts",
     "page_headers",
+    "parse_after",
     "parse_bool",
     "parse_page",
     "parse_sort",
@@ -38,7 +43,7 @@ def ctx_of(request: Request[Any, Any, State]) -> ServerContext:
     return ctx
 
 
-def caller(request: Request[Any, Any, State]) -> Principal:
+def caller(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     principal: Principal | None = request.scope.get("state", {}).get("principal")
     if principal is None:
         raise AuthenticationError("sign in or send an API token (X-API-Token) to use this route")
@@ -50,11 +55,25 @@ def maybe_caller(request: Request[Any, Any, State]) -> Principal | None:
     return principal
 
 
-def require_superuser(request: Request[Any, Any, State]) -> Principal:
+def require_superuser(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     principal = caller(request)
     if not principal.is_superuser:
         raise PermissionDeniedError("this route is for superusers only")
     return principal
+
+
+def _user_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    caller(connection)
+
+
+def _superuser_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_superuser(connection)
+
+
+# Route guards: they answer 401/403 before the body is parsed (api.md §1.4, §3.3 check 1), so a
+# caller who may not use a route never learns how its body is validated.
+USER = [_user_guard]
+SUPERUSER = [_superuser_guard]
 
 
 def fmt_ts(us: int | None) -> str | None:
@@ -75,6 +94,12 @@ def parse_ts(value: str, field: str) -> int:
     except ValueError as exc:
         raise BadRequestError(f"{field} is not a valid RFC 3339 timestamp: {value!r}", field=field) from exc
     return to_us(parsed.astimezone(UTC))
+
+
+def parse_after(value: str, field: str) -> int:
+    """A ``created_after`` bound: served timestamps have millisecond precision, so "after T" means
+    from the next millisecond on (a record whose served ``created`` is T is not after T)."""
+    return parse_ts(value, field) // 1000 * 1000 + 999
 
 
 def parse_bool(value: str | None, field: str) -> bool | None:
@@ -151,10 +176,11 @@ def check_query(request: Request[Any, Any, State], allowed: set[str]) -> None:
 def page_headers(request: Request[Any, Any, State], page: Page, total: int) -> dict[str, str]:
     pages = max(1, math.ceil(total / page.per_page)) if page.per_page else 1
     base = str(request.url).split("?")[0]
-    params = {k: v for k, v in request.query_params.items() if k not in {"page", "per_page", "skip", "limit"}}
+    # every value of repeated filters (tag=a&tag=b) is kept, so the links select the same rows
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in {"page", "per_page", "skip", "limit"}]
 
     def link(n: int, rel: str) -> str:
-        return f'<{base}?{urlencode({**params, "page": n, "per_page": page.per_page})}>; rel="{rel}"'
+        return f'<{base}?{urlencode([*params, ("page", n), ("per_page", page.per_page)])}>; rel="{rel}"'
 
     links = [link(1, "first")]
     if page.page > 1:

@@ -27,6 +27,7 @@ from qpi.protocol.messages import SUPPORTED_PROTOCOLS
 from qpi.protocol.payload import DeviceInfo
 from qpi.server.api.common import ctx_of, fmt_ts
 from qpi.server.api.dto import errors
+from qpi.server.api.middleware import client_ip
 from qpi.server.auth.secrets import TOKEN_RE, sha256_hex
 from qpi.server.clock import to_us
 from qpi.server.context import ServerContext
@@ -84,8 +85,9 @@ class ConnectOut(msgspec.Struct, omit_defaults=True):
     nng_result_port: int | None = None
 
 
-def _client_ip(request: Request[Any, Any, State]) -> str:
-    return str((request.scope.get("client") or ("?", 0))[0])
+def _client_ip(request: Request[Any, Any, State], trusted: tuple[str, ...]) -> str:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return client_ip(request.scope, headers, trusted)
 
 
 def _executor_matches(kind: str, executor: str | None) -> bool:
@@ -100,7 +102,7 @@ async def connect(ctx: ServerContext, request: Request[Any, Any, State], data: C
     links = ctx.links
     if links is None:
         raise PermissionDeniedError("this server does not accept driver links", code="forbidden")
-    ip = _client_ip(request)
+    ip = _client_ip(request, ctx.config.trusted_proxies)
     wait = ctx.limits.connect.peek(ip)
     if wait > 0:
         raise RateLimitedError("too many failed driver connects from this address", code="too_many_attempts",

@@ -13,8 +13,8 @@ from qpi.server.store import LedgerRow, TokenRow, UserRow
 
 __all__ = [
     "ErrorBody",
-    "QpuRef",
     "LedgerEntryOut",
+    "QpuRef",
     "TokenOut",
     "UserOut",
     "errors",

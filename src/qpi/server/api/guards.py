@@ -8,7 +8,9 @@ serves ``POST /api/jobs/{id}/cancel``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import re
 from typing import Any
@@ -188,6 +190,9 @@ async def _send(send: Send, status: int, body: bytes, content_type: str, request
     ]
     if replayed:
         headers.append((b"idempotent-replayed", b"true"))
+        if status == 201:  # a replayed submit points at the job it created, as the first answer did
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                headers.append((b"location", f"/api/jobs/{json.loads(body)['id']}".encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 
 from qpi import __version__
 from qpi.errors import StoreError, UnavailableError
-from qpi.server.api.common import ctx_of, require_superuser
+from qpi.server.api.common import SUPERUSER, ctx_of, require_superuser
 from qpi.server.api.dto import errors
 
 __all__ = ["ROUTES"]
@@ -62,6 +62,7 @@ async def ready(request: Request[Any, Any, State]) -> Response[Ready]:
 
 @get(
     "/api/op/version",
+    guards=SUPERUSER,
     operation_id="getVersion",
     tags=["operations"],
     summary="Server version (superusers)",

@@ -25,8 +25,8 @@ from qpi.server.api.common import (
 from qpi.server.api.dto import errors
 from qpi.server.api.job_dto import JobOut, job_out, served_results
 from qpi.server.auth.principal import Principal
-from qpi.server.context import ServerContext
 from qpi.server.clock import from_us
+from qpi.server.context import ServerContext
 from qpi.server.queueing import QueueReader
 from qpi.server.scheduling import PendingJob
 from qpi.server.store import JobFilter, JobRow

@@ -19,6 +19,8 @@ import msgspec
 
 from qpi.errors import (
     APIError,
+    AuthenticationError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitedError,
     StoreError,
@@ -27,7 +29,7 @@ from qpi.errors import (
 )
 from qpi.server.context import ServerContext
 
-__all__ = ["QpiMiddleware", "client_ip"]
+__all__ = ["QpiMiddleware", "client_ip", "request_id_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,11 @@ _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NO_AUTH = frozenset({"/api/health", "/api/ready", "/metrics", "/api/pub/root-ca.pem"})
 _DRIVER_ROUTES = frozenset({"/api/op/drivers/connect", "/api/op/qpus/connect"})
 _RAW_BODY = re.compile(r"^/api/themes/[^/]+/(logo|favicon)$")
+
+
+def request_id_for(given: str) -> str:
+    """The request id of a request: the client's ``X-Request-ID`` when valid, else a new one."""
+    return given if _REQUEST_ID.match(given) else secrets.token_hex(8)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -81,8 +88,7 @@ class QpiMiddleware:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+        request_id = request_id_for(headers.get("x-request-id", ""))
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["principal"] = None
@@ -106,9 +112,9 @@ class QpiMiddleware:
                 extra = [(b"x-request-id", request_id.encode())]
                 if authenticated:
                     extra.append((b"cache-control", b"no-store"))
-                message["headers"] = [
-                    h for h in message.get("headers", []) if not (authenticated and h[0].lower() == b"cache-control")
-                ] + extra
+                replaced = {b"x-request-id", b"cache-control"} if authenticated else {b"x-request-id"}
+                message["headers"] = [h for h in message.get("headers", []) if h[0].lower() not in replaced] + extra
+                self.ctx.metrics.http_requests.labels(method=method, status=str(message["status"])).inc()
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
@@ -125,14 +131,24 @@ class QpiMiddleware:
                 jar = SimpleCookie()
             if "qpi_session" in jar:
                 cookie_value = jar["qpi_session"].value
-        principal = await self.ctx.authenticator.authenticate(
-            api_token=headers.get("x-api-token"), authorization=headers.get("authorization"), cookie=cookie_value
-        )
+        try:
+            principal = await self.ctx.authenticator.authenticate(
+                api_token=headers.get("x-api-token"), authorization=headers.get("authorization"), cookie=cookie_value
+            )
+        except AuthenticationError as exc:
+            if cookie_value and not headers.get("x-api-token") and not headers.get("authorization"):
+                # a dead session cookie: drop it, so the browser is anonymous (and can sign in) next time
+                exc.headers.setdefault("Set-Cookie", "qpi_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
+            raise
         state["principal"] = principal
         ip = client_ip(scope, headers, self.ctx.config.trusted_proxies)
         state["client_ip"] = ip
         if principal is not None and principal.via_cookie and method in _UNSAFE:
             self._check_csrf(headers, principal.csrf_token or "")
+        limit = self.ctx.config.max_body_size
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:  # api.md §3.3: body size (2) before rate limits (3)
+            raise PayloadTooLargeError(f"the request body is larger than the limit of {limit} bytes")
         key = f"user:{principal.id}" if principal is not None else f"ip:{ip}"
         wait = self.ctx.limits.api.take(key)
         if wait > 0:

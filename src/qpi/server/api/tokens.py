@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from qpi.errors import BadRequestError, NotFoundError
 from qpi.server.api.common import (
+    USER,
     caller,
     check_query,
     ctx_of,
@@ -71,6 +72,7 @@ def _expiry(expires_at: str | None, now: int) -> int | None:
 
 @post(
     "/api/tokens",
+    guards=USER,
     operation_id="createApiToken",
     tags=["tokens"],
     summary="Create an API token (shown once)",
@@ -99,7 +101,14 @@ async def create_token(request: Request[Any, Any, State], data: JSONBody[TokenIn
     return Response(body, status_code=201, headers={"Location": f"/api/tokens/{row.id}"})
 
 
-@get("/api/tokens", operation_id="listApiTokens", tags=["tokens"], summary="List own API tokens", responses=errors(400))
+@get(
+    "/api/tokens",
+    guards=USER,
+    operation_id="listApiTokens",
+    tags=["tokens"],
+    summary="List own API tokens",
+    responses=errors(400),
+)
 async def list_tokens(request: Request[Any, Any, State]) -> Response[list[TokenOut]]:
     ctx = ctx_of(request)
     principal = caller(request)
@@ -120,6 +129,7 @@ async def list_tokens(request: Request[Any, Any, State]) -> Response[list[TokenO
 
 @get(
     "/api/tokens/{token_id:str}",
+    guards=USER,
     operation_id="getApiToken",
     tags=["tokens"],
     summary="One API token",
@@ -132,6 +142,7 @@ async def get_token(request: Request[Any, Any, State], token_id: FromPath[str]) 
 
 @patch(
     "/api/tokens/{token_id:str}",
+    guards=USER,
     operation_id="updateApiToken",
     tags=["tokens"],
     summary="Rename a token or change its expiry",
@@ -156,6 +167,7 @@ async def update_token(
 
 @delete(
     "/api/tokens/{token_id:str}",
+    guards=USER,
     operation_id="deleteApiToken",
     tags=["tokens"],
     summary="Delete a token",

@@ -11,10 +11,13 @@ from litestar.params import FromPath, JSONBody
 
 from qpi.errors import BadRequestError, ConflictError, NotFoundError
 from qpi.server.api.common import (
+    SUPERUSER,
+    USER,
     caller,
     check_query,
     ctx_of,
     page_headers,
+    parse_after,
     parse_bool,
     parse_page,
     parse_sort,
@@ -114,7 +117,14 @@ async def _user(ctx: ServerContext, user_id: str) -> UserRow:
     return user
 
 
-@get("/api/admin/users", operation_id="listUsers", tags=["admin"], summary="List users", responses=errors(400, 403))
+@get(
+    "/api/admin/users",
+    guards=SUPERUSER,
+    operation_id="listUsers",
+    tags=["admin"],
+    summary="List users",
+    responses=errors(400, 403),
+)
 async def list_users(request: Request[Any, Any, State]) -> Response[list[UserOut]]:
     require_superuser(request)
     ctx = ctx_of(request)
@@ -138,6 +148,7 @@ async def list_users(request: Request[Any, Any, State]) -> Response[list[UserOut
 
 @post(
     "/api/admin/users",
+    guards=SUPERUSER,
     operation_id="createUser",
     tags=["admin"],
     summary="Register a user",
@@ -161,6 +172,7 @@ async def add_user(request: Request[Any, Any, State], data: JSONBody[UserIn]) ->
 
 @get(
     "/api/admin/users/{user_id:str}",
+    guards=SUPERUSER,
     operation_id="getUser",
     tags=["admin"],
     summary="One user",
@@ -178,6 +190,7 @@ async def _guard_last_superuser(ctx: ServerContext, user: UserRow) -> None:
 
 @patch(
     "/api/admin/users/{user_id:str}",
+    guards=SUPERUSER,
     operation_id="updateUser",
     tags=["admin"],
     summary="Update a user",
@@ -232,6 +245,7 @@ async def update_user(request: Request[Any, Any, State], user_id: FromPath[str],
 
 @delete(
     "/api/admin/users/{user_id:str}",
+    guards=SUPERUSER,
     operation_id="deleteUser",
     tags=["admin"],
     summary="Delete a user",
@@ -252,6 +266,7 @@ async def delete_user(request: Request[Any, Any, State], user_id: FromPath[str])
 
 @post(
     "/api/admin/users/{user_id:str}/balance",
+    guards=SUPERUSER,
     operation_id="changeBalance",
     tags=["admin"],
     summary="Grant, set or refund QPU seconds",
@@ -303,6 +318,7 @@ async def change_balance(
 
 @get(
     "/api/ledger",
+    guards=USER,
     operation_id="listLedger",
     tags=["accounting"],
     summary="Ledger entries (own; all for superusers)",
@@ -320,7 +336,7 @@ async def list_ledger(request: Request[Any, Any, State]) -> Response[list[Ledger
         raise BadRequestError("you can only read your own ledger", field="user")
     page = parse_page(request, aliases=False)
     sort = parse_sort(q.get("sort"), ("created",), "-created")
-    after = parse_ts(q["created_after"], "created_after") if "created_after" in q else None
+    after = parse_after(q["created_after"], "created_after") if "created_after" in q else None
     before = parse_ts(q["created_before"], "created_before") if "created_before" in q else None
     rows, total = await ctx.store.ledger.list(
         user_id=user_id,

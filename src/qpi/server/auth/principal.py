@@ -71,10 +71,8 @@ class Authenticator:
             token = await self.store.credentials.get_token(principal.token_id)
             return token is not None and (token.expires_at is None or token.expires_at > now)
         if principal.session_id is not None:
-            row = await self.store.db.fetchone(
-                f"SELECT expires_at FROM {self.store.names.sessions} WHERE id = {{}}", principal.session_id
-            )
-            return row is not None and int(row["expires_at"]) > now
+            expires = await self.store.credentials.session_expires_at(principal.session_id)
+            return expires is not None and expires > now
         return False
 
     async def _api_token(self, raw: str) -> Principal:

@@ -21,7 +21,7 @@ __all__ = [
     "verify_password",
 ]
 
-TOKEN_RE = re.compile(r"^qp[is]_[0-9a-f]{64}$")
+TOKEN_RE = re.compile(r"^qp[is]_[0-9a-f]{64}\Z")  # \Z: no trailing newline
 
 _hasher = PasswordHasher()  # argon2id with the library's (OWASP-aligned) defaults
 # A real hash of a random password: verifying against it when the e-mail is unknown keeps

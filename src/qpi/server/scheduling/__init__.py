@@ -56,9 +56,9 @@ from qpi.server.scheduling.capacity import (
     effective_max_concurrent,
     free_capacity,
     is_simulator_qpu,
-    reports_simulator,
     latest_driver_seen,
     prefetch_factor,
+    reports_simulator,
     resolve_on_driver_loss,
 )
 from qpi.server.scheduling.leases import (
@@ -210,7 +210,6 @@ __all__ = [
     "is_payable",
     "is_retryable",
     "is_simulator_qpu",
-    "reports_simulator",
     "jobs_ahead",
     "latest_driver_seen",
     "lease_deadline",
@@ -224,6 +223,7 @@ __all__ = [
     "rank_key",
     "recovery_wakeup",
     "rejection_outcome",
+    "reports_simulator",
     "resolve_on_driver_loss",
     "result_outcome",
     "run_deadline",

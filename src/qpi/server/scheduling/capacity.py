@@ -7,10 +7,10 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+
+import msgspec
 
 from qpi.server.scheduling.model import DriverState, QpuInfo, QpuSnapshot
 from qpi.server.scheduling.settings import LossPolicy, OnDriverLoss

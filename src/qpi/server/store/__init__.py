@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from qpi.server.store.bookings import Bookings
 from qpi.server.store.credentials import Credentials
 from qpi.server.store.drivers import Drivers
 from qpi.server.store.engine import Db, IntegrityError, make_engine
@@ -19,6 +20,7 @@ from qpi.server.store.jobs import CancelOutcome, JobFilter, Jobs, NewJob, legacy
 from qpi.server.store.ledger import Ledger
 from qpi.server.store.migrate import MigrationStatus, migrate, migration_status
 from qpi.server.store.names import TableNames
+from qpi.server.store.notifications import Notifications
 from qpi.server.store.qpus import Qpus, QpuStats
 from qpi.server.store.rows import (
     BookingRow,
@@ -34,8 +36,9 @@ from qpi.server.store.rows import (
     UserRow,
 )
 from qpi.server.store.snapshots import Snapshots
-from qpi.server.store.transitions import Transitions
 from qpi.server.store.tables import Tables, build_tables
+from qpi.server.store.time_requests import TimeRequests
+from qpi.server.store.transitions import Transitions
 from qpi.server.store.users import Users
 
 __all__ = [
@@ -80,6 +83,9 @@ class Store:
         self.idempotency = Idempotency(db, names)
         self.snapshots = Snapshots(db, names)
         self.transitions = Transitions(db, names, self.events, self.ledger, self.snapshots)
+        self.bookings = Bookings(db, names, self.events)
+        self.notifications = Notifications(db, names, self.events)
+        self.time_requests = TimeRequests(db, names, self.events, self.ledger, self.notifications)
 
     @property
     def dialect(self) -> str:

@@ -81,6 +81,10 @@ class Credentials:
         rest, user = _split_user(row)
         return to_row(rest, SessionRow), user
 
+    async def session_expires_at(self, session_id: str) -> int | None:
+        value = await self.db.fetchval(f"SELECT expires_at FROM {self.n.sessions} WHERE id = {{}}", session_id)
+        return None if value is None else int(value)
+
     async def touch_session(self, session_id: str, *, expires_at: int, now: int) -> None:
         await self.db.execute(
             f"UPDATE {self.n.sessions} SET expires_at = {{}}, last_seen = {{}} WHERE id = {{}}",

@@ -13,7 +13,6 @@ transaction.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
@@ -28,9 +27,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from qpi.server.store.sqlite import PersistentSQLiteEngine, is_read
-
 from qpi.errors import ConfigError, StoreError
+from qpi.server.store.sqlite import PersistentSQLiteEngine, is_read
 
 __all__ = ["Db", "Dialect", "make_engine", "parse_database_url"]
 
@@ -160,9 +158,7 @@ class Db:
                 engine = self.engine
                 assert isinstance(engine, PersistentSQLiteEngine)
                 if is_read(text):
-                    reader = await engine.reader_connection()
-                    async with reader.execute(text, args) as cursor:
-                        return list(await cursor.fetchall())
+                    return await engine.read(text, args)
                 async with engine.lock:
                     conn = await engine.shared_connection()
                     async with conn.execute(text, args) as cursor:

@@ -131,6 +131,10 @@ class Events:
         )
         return rows_to(rows, EventRow)
 
+    async def latest_id(self) -> int:
+        value = await self.db.fetchval(f"SELECT MAX(id) AS m FROM {self.n.events}")
+        return int(value or 0)
+
     async def oldest_id(self) -> int | None:
         value = await self.db.fetchval(f"SELECT MIN(id) AS m FROM {self.n.events}")
         return int(value) if value is not None else None

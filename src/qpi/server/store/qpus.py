@@ -92,6 +92,14 @@ class Qpus:
         )
         return rows_to(rows, QpuRow), int(total)
 
+    async def pending_depth(self) -> dict[str, int]:
+        """Pending jobs per QPU name (every QPU, zero included)."""
+        rows = await self.db.fetch(
+            f"SELECT q.name AS name, COUNT(j.id) AS c FROM {self.n.qpus} q "
+            f"LEFT JOIN {self.n.jobs} j ON j.qpu_id = q.id AND j.state = 'pending' GROUP BY q.name"
+        )
+        return {r["name"]: int(r["c"]) for r in rows}
+
     async def all(self) -> list[QpuRow]:
         return rows_to(await self.db.fetch(f"SELECT * FROM {self.n.qpus} ORDER BY name"), QpuRow)
 

@@ -162,6 +162,13 @@ class PersistentSQLiteEngine(SQLiteEngine):
             self._reader = conn
         return self._reader
 
+    async def read(self, query: str, args: Sequence[Any]) -> list[Any]:
+        """One read on the reader, executed and fetched in ONE hop to its thread. Two hops (execute,
+        then fetchall) let another coroutine's statement run in between inside the first one's
+        still-open read snapshot, where it misses rows committed since (read-your-writes broken)."""
+        reader = await self.reader_connection()
+        return list(await reader.execute_fetchall(query, args))
+
     async def get_connection(self) -> Any:
         return self.writer()
 
@@ -169,9 +176,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
     ) -> Any:
         if is_read(query):
-            reader = await self.reader_connection()
-            async with reader.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+            return await self.read(query, args or [])
         async with self.lock:
             return await self.writer().execute(query, args or []).fetchall()
 

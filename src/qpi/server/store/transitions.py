@@ -48,6 +48,7 @@ class Claim:
     payload_json: str
     timeout_s: float
     dispatched_at: int
+    queued_since: int = 0  # submitted_at, or requeued_at after a requeue
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Transitions:
                     f"UPDATE {self.n.jobs} SET state = 'dispatched', attempt = attempt + 1, lease_driver = {{}}, "
                     "lease_open = TRUE, session = {}, dispatched_at = {}, accepted_at = NULL, started_at = NULL, "
                     "held_seen_at = NULL, updated = {} WHERE id = {} AND state = 'pending' "
-                    "RETURNING attempt, owner, payload",
+                    "RETURNING attempt, owner, payload, submitted_at, requeued_at",
                     a.driver_id,
                     sessions(a.driver_id),
                     now_us,
@@ -136,6 +137,7 @@ class Transitions:
                         payload_json=row["payload"],
                         timeout_s=timeout.total_seconds(),
                         dispatched_at=now_us,
+                        queued_since=int(row["requeued_at"] or row["submitted_at"]),
                     )
                 )
                 events.append(
