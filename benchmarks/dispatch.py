@@ -44,25 +44,53 @@ async def prepare(url: str, backlog: int) -> None:
     """Users, 10 QPUs, and ``backlog`` unpayable pending jobs spread over them (QPU q0 is measured)."""
     async with Store.open(url, TableNames()) as store:
         t = now_us()
-        poor = await store.users.create(email="poor@example.org", name="poor", password_hash=None, role="user",
-                                        balance_ms=0, now=t, actor=None)
-        await store.users.create(email="rich@example.org", name="rich", password_hash=None, role="user",
-                                 balance_ms=10**12, now=t, actor=None)
+        poor = await store.users.create(
+            email="poor@example.org", name="poor", password_hash=None, role="user", balance_ms=0, now=t, actor=None
+        )
+        await store.users.create(
+            email="rich@example.org", name="rich", password_hash=None, role="user", balance_ms=10**12, now=t, actor=None
+        )
         qpus = []
         for i in range(10):
-            qpus.append(await store.qpus.create(
-                {"name": f"q{i}", "description": "", "num_qubits": 5, "enabled": True, "max_shots": 100000,
-                 "max_circuits": 300, "on_driver_loss": "auto", "bookable": True, "max_concurrent": None}, now=t))
+            qpus.append(
+                await store.qpus.create(
+                    {
+                        "name": f"q{i}",
+                        "description": "",
+                        "num_qubits": 5,
+                        "enabled": True,
+                        "max_shots": 100000,
+                        "max_circuits": 300,
+                        "on_driver_loss": "auto",
+                        "bookable": True,
+                        "max_concurrent": None,
+                    },
+                    now=t,
+                )
+            )
         payload = json_dumps({"circuits": [{"circuit": BELL, "name": "bell", "shots": 1000}], "shots": 1000})
         for start in range(0, backlog, 1000):
             async with store.db.transaction():
                 for k in range(start, min(backlog, start + 1000)):
                     q = qpus[k % 10]
                     job_id = new_id()
-                    await store.jobs.insert(NewJob(id=job_id, owner=poor.id, qpu_id=q.id, qpu_name=q.name,
-                                                   qpu_auto=False, name=None, payload_json=payload, shots=1000,
-                                                   num_circuits=1, meas_level=2, max_attempts=3),
-                                            now=now_us(), max_pending=None)
+                    await store.jobs.insert(
+                        NewJob(
+                            id=job_id,
+                            owner=poor.id,
+                            qpu_id=q.id,
+                            qpu_name=q.name,
+                            qpu_auto=False,
+                            name=None,
+                            payload_json=payload,
+                            shots=1000,
+                            num_circuits=1,
+                            meas_level=2,
+                            max_attempts=3,
+                        ),
+                        now=now_us(),
+                        max_pending=None,
+                    )
 
 
 async def decision_times(url: str, n: int) -> list[float]:
@@ -72,33 +100,68 @@ async def decision_times(url: str, n: int) -> list[float]:
         q0 = await store.qpus.get("q0")
         rich = await store.users.get_by_email("rich@example.org")
         assert q0 is not None and rich is not None
-        driver = await store.drivers.create(name="bench", qpu_id=q0.id, kind="mock", role="process",
-                                            language="python", events="[]", token_hash=new_id(), token_prefix="x",
-                                            enabled=True, now=t)
+        driver = await store.drivers.create(
+            name="bench",
+            qpu_id=q0.id,
+            kind="mock",
+            role="process",
+            language="python",
+            events="[]",
+            token_hash=new_id(),
+            token_prefix="x",
+            enabled=True,
+            now=t,
+        )
 
         def overlay(snap):  # type: ignore[no-untyped-def]
             import msgspec
 
-            drivers = tuple(DriverState(id=d.id, role="process", enabled=True, link_state="online", attached=True,
-                                        last_seen=datetime.now(UTC), workers_ready=1, open_leases=d.open_leases)
-                            for d in snap.drivers)
+            drivers = tuple(
+                DriverState(
+                    id=d.id,
+                    role="process",
+                    enabled=True,
+                    link_state="online",
+                    attached=True,
+                    last_seen=datetime.now(UTC),
+                    workers_ready=1,
+                    open_leases=d.open_leases,
+                )
+                for d in snap.drivers
+            )
             return msgspec.structs.replace(snap, drivers=drivers)
 
         times = []
         payload = json_dumps({"circuits": [{"circuit": BELL}], "shots": 1000})
         for _ in range(n + 10):
             job_id = new_id()
-            await store.jobs.insert(NewJob(id=job_id, owner=rich.id, qpu_id=q0.id, qpu_name="q0", qpu_auto=False,
-                                           name=None, payload_json=payload, shots=1000, num_circuits=1,
-                                           meas_level=2, max_attempts=3), now=now_us(), max_pending=None)
+            await store.jobs.insert(
+                NewJob(
+                    id=job_id,
+                    owner=rich.id,
+                    qpu_id=q0.id,
+                    qpu_name="q0",
+                    qpu_auto=False,
+                    name=None,
+                    payload_json=payload,
+                    shots=1000,
+                    num_circuits=1,
+                    meas_level=2,
+                    max_attempts=3,
+                ),
+                now=now_us(),
+                max_pending=None,
+            )
             t0 = time.perf_counter()
-            _plan, claims, _ = await store.transitions.claim(q0.id, now=datetime.now(UTC), settings=SETTINGS,
-                                                             overlay=overlay, sessions=lambda _d: 1)
+            _plan, claims, _ = await store.transitions.claim(
+                q0.id, now=datetime.now(UTC), settings=SETTINGS, overlay=overlay, sessions=lambda _d: 1
+            )
             times.append((time.perf_counter() - t0) * 1000)
             assert [c.job_id for c in claims] == [job_id]
             async with store.db.transaction():  # close the lease so the driver is idle again
-                await store.db.execute("UPDATE quantum_jobs SET state = 'completed', lease_open = FALSE "
-                                       "WHERE id = {}", job_id)
+                await store.db.execute(
+                    "UPDATE quantum_jobs SET state = 'completed', lease_open = FALSE WHERE id = {}", job_id
+                )
         await store.drivers.delete(driver.id)
         return times[10:]
 
@@ -107,15 +170,51 @@ def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QPI_")}
     env["QPI_CONFIG_DIR"] = str(data.parent / "client")
     db = ["--database-url", url]
-    subprocess.run(qpi("admin", "create-superuser", "bench@example.org", "--password", "benchpassword",
-                       "--data-dir", str(data), *db), env=env, check=True, capture_output=True)
+    subprocess.run(
+        qpi(
+            "admin",
+            "create-superuser",
+            "bench@example.org",
+            "--password",
+            "benchpassword",
+            "--data-dir",
+            str(data),
+            *db,
+        ),
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port, nng = free_port(), free_port()
     log = open(data.parent / "server.log", "ab")  # noqa: SIM115
-    server = subprocess.Popen(qpi("serve", "--data-dir", str(data), "--server-port", str(port), "--host", "127.0.0.1",
-                                  "--port-range-start", str(nng), "--port-range-end", str(nng + 4), "--rate-limit",
-                                  "0", "--submit-rate-limit", "0", "--max-pending-jobs-per-user", "0",
-                                  "--log-level", "warning", *db), env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        qpi(
+            "serve",
+            "--data-dir",
+            str(data),
+            "--server-port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--port-range-start",
+            str(nng),
+            "--port-range-end",
+            str(nng + 4),
+            "--rate-limit",
+            "0",
+            "--submit-rate-limit",
+            "0",
+            "--max-pending-jobs-per-user",
+            "0",
+            "--log-level",
+            "warning",
+            *db,
+        ),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     driver = None
     try:
         base = f"http://127.0.0.1:{port}"
@@ -128,20 +227,45 @@ def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
                 time.sleep(0.1)
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
-        s = httpx.post(f"{base}/api/auth/login", json={"email": "bench@example.org", "password": "benchpassword",
-                                                       "mode": "token"}).json()["session_token"]
-        token = httpx.post(f"{base}/api/tokens", json={"name": "b"},
-                           headers={"Authorization": f"Bearer {s}"}).json()["token"]
+        s = httpx.post(
+            f"{base}/api/auth/login", json={"email": "bench@example.org", "password": "benchpassword", "mode": "token"}
+        ).json()["session_token"]
+        token = httpx.post(f"{base}/api/tokens", json={"name": "b"}, headers={"Authorization": f"Bearer {s}"}).json()[
+            "token"
+        ]
         c = httpx.Client(base_url=base, headers={"X-API-Token": token}, timeout=60)
-        d = c.post("/api/op/drivers/create", json={"name": "noop", "qpu": "q0", "kind": "custom",
-                                                   "events": ["JobDispatch", "JobResult"]}).json()
+        d = c.post(
+            "/api/op/drivers/create",
+            json={"name": "noop", "qpu": "q0", "kind": "custom", "events": ["JobDispatch", "JobResult"]},
+        ).json()
         dlog = open(data.parent / "driver.log", "ab")  # noqa: SIM115
-        driver = subprocess.Popen(qpi("driver", "start", "--qpi-addr", base, "--token", d["token"],
-                                      "--ca-fingerprint", d["ca_fingerprint"], "--executor",
-                                      "benchmarks.noop_executor:NoopExecutor", "--data-dir", str(data.parent / "drv"),
-                                      "--ca-file", str(data.parent / "drv" / "ca.pem"), "--log-level", "warning",
-                                      "--reconnect-min", "0.2s"),
-                                  cwd=REPO, env=env, stdout=dlog, stderr=subprocess.STDOUT, start_new_session=True)
+        driver = subprocess.Popen(
+            qpi(
+                "driver",
+                "start",
+                "--qpi-addr",
+                base,
+                "--token",
+                d["token"],
+                "--ca-fingerprint",
+                d["ca_fingerprint"],
+                "--executor",
+                "benchmarks.noop_executor:NoopExecutor",
+                "--data-dir",
+                str(data.parent / "drv"),
+                "--ca-file",
+                str(data.parent / "drv" / "ca.pem"),
+                "--log-level",
+                "warning",
+                "--reconnect-min",
+                "0.2s",
+            ),
+            cwd=REPO,
+            env=env,
+            stdout=dlog,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         while c.get("/api/qpus/q0").json()["status"] != "online":
             time.sleep(0.1)
         ids = []
@@ -162,7 +286,7 @@ def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
 
 def created_to_dispatched(url: str, data: Path, ids: list[str]) -> list[float]:
     marks = ",".join("?" for _ in ids)
-    query = f"SELECT created, dispatched_at FROM quantum_jobs WHERE id IN ({marks})"  # noqa: S608 - fixed shape
+    query = f"SELECT created, dispatched_at FROM quantum_jobs WHERE id IN ({marks})"
     if url.startswith("sqlite"):
         conn = sqlite3.connect(data / "qpi.sqlite3")
         rows = conn.execute(query, ids).fetchall()

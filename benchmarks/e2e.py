@@ -28,8 +28,11 @@ def job_rows(data: Path, ids: list[str]) -> list[dict[str, int]]:
     conn.row_factory = sqlite3.Row
     try:
         marks = ",".join("?" for _ in ids)
-        rows = conn.execute(f"SELECT id, created, dispatched_at, finished_at, duration_ms, state FROM quantum_jobs "
-                            f"WHERE id IN ({marks})", ids).fetchall()  # noqa: S608 - benchmark, fixed columns
+        rows = conn.execute(
+            f"SELECT id, created, dispatched_at, finished_at, duration_ms, state FROM quantum_jobs "
+            f"WHERE id IN ({marks})",
+            ids,
+        ).fetchall()
         return [dict(r) for r in rows]
     finally:
         conn.close()
@@ -54,8 +57,9 @@ def sequential(srv, n: int, warmup: int = 5) -> tuple[list[float], list[str]]:
             if i >= warmup:
                 ids.append(job_id)
     rows = job_rows(srv.data, ids)
-    overhead = [((r["finished_at"] - r["created"]) / 1000) - (r["duration_ms"] or 0) for r in rows
-                if r["state"] == "completed"]  # fmt: skip
+    overhead = [
+        ((r["finished_at"] - r["created"]) / 1000) - (r["duration_ms"] or 0) for r in rows if r["state"] == "completed"
+    ]
     return overhead, ids
 
 

@@ -46,8 +46,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -107,8 +108,10 @@ class Server:
                 return dict(r.json())
             r = c.post("/api/op/qpus/create", json={"name": name, "with_driver": False, **fields})
             r.raise_for_status()
-            d = c.post("/api/op/drivers/create", json={"name": f"{name}-driver", "qpu": name, "kind": "custom",
-                                                       "events": ["JobDispatch", "JobResult"]})
+            d = c.post(
+                "/api/op/drivers/create",
+                json={"name": f"{name}-driver", "qpu": name, "kind": "custom", "events": ["JobDispatch", "JobResult"]},
+            )
             d.raise_for_status()
             out = dict(r.json())
             out.update(access_token=d.json()["token"], ca_fingerprint=d.json()["ca_fingerprint"])
@@ -118,10 +121,34 @@ class Server:
         data = self.data.parent / f"driver-{qpu['name']}"
         log = open(self.data.parent / f"driver-{qpu['name']}.log", "ab")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
-            qpi("driver", "start", "--qpi-addr", self.url, "--token", qpu["access_token"], "--ca-fingerprint",
-                qpu["ca_fingerprint"], "--executor", kind, "--data-dir", str(data), "--ca-file", str(data / "ca.pem"),
-                "--workers", str(workers), "--reconnect-min", "0.2s", "--log-level", "warning", *args),
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            qpi(
+                "driver",
+                "start",
+                "--qpi-addr",
+                self.url,
+                "--token",
+                qpu["access_token"],
+                "--ca-fingerprint",
+                qpu["ca_fingerprint"],
+                "--executor",
+                kind,
+                "--data-dir",
+                str(data),
+                "--ca-file",
+                str(data / "ca.pem"),
+                "--workers",
+                str(workers),
+                "--reconnect-min",
+                "0.2s",
+                "--log-level",
+                "warning",
+                *args,
+            ),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.children.append(proc)
         return proc
@@ -155,17 +182,53 @@ def server(*extra: str, database_url: str | None = None) -> Iterator[Server]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QPI_")}
         env["QPI_CONFIG_DIR"] = str(root / "client")
         db = ["--database-url", database_url] if database_url else []
-        subprocess.run(qpi("admin", "create-superuser", "bench@example.org", "--password", "benchpassword",
-                           "--data-dir", str(data), *db), env=env, check=True, capture_output=True)
+        subprocess.run(
+            qpi(
+                "admin",
+                "create-superuser",
+                "bench@example.org",
+                "--password",
+                "benchpassword",
+                "--data-dir",
+                str(data),
+                *db,
+            ),
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
         nng = free_port()
         log = open(root / "server.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            qpi("serve", "--data-dir", str(data), "--server-port", str(port), "--host", "127.0.0.1",
-                "--port-range-start", str(nng), "--port-range-end", str(nng + 10), "--rate-limit", "0",
-                "--submit-rate-limit", "0", "--max-pending-jobs-per-user", "0", "--log-level", "warning", *db,
-                *extra),
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            qpi(
+                "serve",
+                "--data-dir",
+                str(data),
+                "--server-port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--port-range-start",
+                str(nng),
+                "--port-range-end",
+                str(nng + 10),
+                "--rate-limit",
+                "0",
+                "--submit-rate-limit",
+                "0",
+                "--max-pending-jobs-per-user",
+                "0",
+                "--log-level",
+                "warning",
+                *db,
+                *extra,
+            ),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         srv = Server(url=f"http://127.0.0.1:{port}", data=data, proc=proc, env=env)
         try:
@@ -179,8 +242,10 @@ def server(*extra: str, database_url: str | None = None) -> Iterator[Server]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError((root / "server.log").read_text()[-3000:])
                 time.sleep(0.05)
-            session = httpx.post(f"{srv.url}/api/auth/login", json={"email": "bench@example.org",
-                                                                   "password": "benchpassword", "mode": "token"})
+            session = httpx.post(
+                f"{srv.url}/api/auth/login",
+                json={"email": "bench@example.org", "password": "benchpassword", "mode": "token"},
+            )
             session.raise_for_status()
             bearer = {"Authorization": f"Bearer {session.json()['session_token']}"}
             srv.token = httpx.post(f"{srv.url}/api/tokens", json={"name": "bench"}, headers=bearer).json()["token"]

@@ -22,15 +22,27 @@ class NoopExecutor(Executor):
 
     def process_result(self, dataset: xr.Dataset, job_id: str) -> dict[str, Any]:
         shots = int(dataset.attrs["shots"])
-        header = {"name": "circuit-0", "n_qubits": 2, "memory_slots": 2, "creg_sizes": [["c", 2]],
-                  "qreg_sizes": [["q", 2]], "clbit_labels": [["c", 0], ["c", 1]], "qubit_labels": [["q", 0], ["q", 1]],
-                  "metadata": {"circuit_index": 0}}  # fmt: skip
+        header = {
+            "name": "circuit-0",
+            "n_qubits": 2,
+            "memory_slots": 2,
+            "creg_sizes": [["c", 2]],
+            "qreg_sizes": [["q", 2]],
+            "clbit_labels": [["c", 0], ["c", 1]],
+            "qubit_labels": [["q", 0], ["q", 1]],
+            "metadata": {"circuit_index": 0},
+        }
         return {
-            "backend_name": "noop", "backend_version": "0", "qobj_id": job_id, "job_id": job_id, "success": True,
+            "backend_name": "noop",
+            "backend_version": "0",
+            "qobj_id": job_id,
+            "job_id": job_id,
+            "success": True,
             "shots": shots,
             "results": [{"shots": shots, "success": True, "header": header, "data": {"counts": {"00": shots}}}],
-        }  # fmt: skip
+        }
 
     def device_info(self) -> DeviceInfo:
-        return DeviceInfo(executor="custom", backend_name="noop", simulator=True, num_qubits=2,
-                          basis_gates=["cx", "h", "measure"])  # fmt: skip
+        return DeviceInfo(
+            executor="custom", backend_name="noop", simulator=True, num_qubits=2, basis_gates=["cx", "h", "measure"]
+        )

@@ -18,6 +18,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+from support import Account, add_api_token, create_qpu
+
 PG_ADMIN_URL = os.environ.get("QPI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -118,7 +120,6 @@ class App:
 
     async def user(self, *, role: str = "user", seconds: float = 100.0, email: str | None = None) -> Account:
         from qpi.server.api.users import create_user
-        from qpi.server.auth.secrets import new_api_token, sha256_hex, token_prefix
 
         email = email or f"{role}-{secrets.token_hex(4)}@example.org"
         password = "password-" + secrets.token_hex(4)
@@ -131,35 +132,11 @@ class App:
             qpu_seconds=seconds,
             actor=None,
         )
-        raw = new_api_token()
-        await self.ctx.store.credentials.create_token(
-            user_id=user.id,
-            name="test",
-            token_hash=sha256_hex(raw),
-            prefix=token_prefix(raw),
-            expires_at=None,
-            now=self.ctx.clock.now_us(),
-            max_tokens=None,
-        )
-        return Account(id=user.id, email=email, password=password, token=raw)
+        token = await add_api_token(self.ctx, user.id)
+        return Account(id=user.id, email=email, password=password, token=token)
 
     async def qpu(self, admin: Account, name: str = "sim", **fields: Any) -> dict[str, Any]:
-        body = {"name": name, "num_qubits": 5, **fields}
-        r = await self.client.post("/api/op/qpus/create", json=body, headers=admin.headers)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-
-@dataclass
-class Account:
-    id: str
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"X-API-Token": self.token}
+        return await create_qpu(self.client, admin, {"name": name, "num_qubits": 5, **fields})
 
 
 @pytest.fixture

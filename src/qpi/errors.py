@@ -43,11 +43,13 @@ place (``qpi.server.app``); the client maps HTTP answers back to the same classe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, TypedDict, Unpack
 
 __all__ = [
     "APIError",
+    "APIErrorOptions",
     "AuthenticationError",
     "BadRequestError",
     "CalibrationMissing",
@@ -79,6 +81,7 @@ __all__ = [
     "UnsupportedGate",
     "UnsupportedMediaTypeError",
     "api_error_class",
+    "retry_after_headers",
 ]
 
 
@@ -140,6 +143,23 @@ class MessageTooLarge(LinkError):
     code = "message_too_large"
 
 
+class APIErrorOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`APIError` besides ``detail``, for subclasses that add their own."""
+
+    code: str | None
+    field: str | None
+    status: int | None
+    headers: Mapping[str, str] | None
+    request_id: str | None
+
+
+def retry_after_headers(headers: Mapping[str, str] | None, retry_after: float) -> dict[str, str]:
+    """``headers`` with ``Retry-After`` set (unless given) to ``retry_after`` in whole seconds, rounded up, ≥ 1."""
+    out = dict(headers or {})
+    out.setdefault("Retry-After", str(max(1, math.ceil(retry_after))))
+    return out
+
+
 class APIError(QPIError):
     """An HTTP error answer, as sent by the server or received by the client.
 
@@ -194,8 +214,8 @@ class PermissionDeniedError(APIError):
 class InsufficientBalanceError(PermissionDeniedError):
     default_code = "insufficient_balance"
 
-    def __init__(self, detail: str = "Insufficient QPU seconds balance.", **kwargs: object) -> None:
-        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, detail: str = "Insufficient QPU seconds balance.", **kwargs: Unpack[APIErrorOptions]) -> None:
+        super().__init__(detail, **kwargs)
 
 
 class NotFoundError(APIError, LookupError):
@@ -227,11 +247,10 @@ class RateLimitedError(APIError):
     status = 429
     default_code = "rate_limited"
 
-    def __init__(self, detail: str, *, retry_after: float = 1.0, **kwargs: object) -> None:
+    def __init__(self, detail: str, *, retry_after: float = 1.0, **kwargs: Unpack[APIErrorOptions]) -> None:
         self.retry_after = retry_after
-        headers = dict(kwargs.pop("headers", None) or {})  # type: ignore[call-overload]
-        headers.setdefault("Retry-After", str(max(1, int(-(-retry_after // 1)))))
-        super().__init__(detail, headers=headers, **kwargs)  # type: ignore[arg-type]
+        kwargs["headers"] = retry_after_headers(kwargs.get("headers"), retry_after)
+        super().__init__(detail, **kwargs)
 
 
 class ServerError(APIError):
@@ -243,11 +262,10 @@ class UnavailableError(ServerError):
     status = 503
     default_code = "unavailable"
 
-    def __init__(self, detail: str, *, retry_after: float = 1.0, **kwargs: object) -> None:
+    def __init__(self, detail: str, *, retry_after: float = 1.0, **kwargs: Unpack[APIErrorOptions]) -> None:
         self.retry_after = retry_after
-        headers = dict(kwargs.pop("headers", None) or {})  # type: ignore[call-overload]
-        headers.setdefault("Retry-After", str(max(1, int(-(-retry_after // 1)))))
-        super().__init__(detail, headers=headers, **kwargs)  # type: ignore[arg-type]
+        kwargs["headers"] = retry_after_headers(kwargs.get("headers"), retry_after)
+        super().__init__(detail, **kwargs)
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

@@ -74,8 +74,9 @@ class Proc:
 
     def start(self) -> Proc:
         with open(self.log, "ab") as handle:  # the child keeps its own copy of the descriptor
-            self.popen = subprocess.Popen(self.args, cwd=self.cwd, env=self.env, stdout=handle,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
+            self.popen = subprocess.Popen(
+                self.args, cwd=self.cwd, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return self
 
     def signal(self, sig: int) -> None:
@@ -122,10 +123,19 @@ class LocalServer:
         headers = {"X-API-Token": token or self.token}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def run_cli(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(qpi_command(*args), cwd=self.data_dir.parent, env={**self.env, **(env or {})},
-                              input=input, capture_output=True, text=True, timeout=timeout, check=False)
+    def run_cli(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            qpi_command(*args),
+            cwd=self.data_dir.parent,
+            env={**self.env, **(env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def wait_job(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
         with self.client() as c:
@@ -150,12 +160,37 @@ def start_local_server(tmp: Path, kind: str = "mock", *extra: str, env: dict[str
     start, end = free_range()
     data = tmp / "data"
     env = env or base_env(tmp)
-    proc = Proc(qpi_command("serve", "--local-qpu", kind, "--data-dir", str(data), "--server-port", str(port),
-                            "--port-range-start", str(start), "--port-range-end", str(end), "--rate-limit", "0",
-                            "--submit-rate-limit", "0", *extra),
-                cwd=tmp, env=env, log=tmp / "server.log").start()
-    server = LocalServer(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, config_dir=tmp / "client-config",
-                         env=env, process=proc)
+    proc = Proc(
+        qpi_command(
+            "serve",
+            "--local-qpu",
+            kind,
+            "--data-dir",
+            str(data),
+            "--server-port",
+            str(port),
+            "--port-range-start",
+            str(start),
+            "--port-range-end",
+            str(end),
+            "--rate-limit",
+            "0",
+            "--submit-rate-limit",
+            "0",
+            *extra,
+        ),
+        cwd=tmp,
+        env=env,
+        log=tmp / "server.log",
+    ).start()
+    server = LocalServer(
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        data_dir=data,
+        config_dir=tmp / "client-config",
+        env=env,
+        process=proc,
+    )
 
     def ready() -> bool:
         if proc.popen is not None and proc.popen.poll() is not None:

@@ -39,5 +39,8 @@ def test_the_local_driver_stops_when_its_server_is_killed(tmp_path) -> None:
     assert drivers, "the local driver runs as a child of the server"
     server.process.popen.kill()  # no graceful stop: the driver must notice by itself
     server.process.popen.wait(10)
-    wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in drivers), 30,
-             "the orphaned local driver to stop")
+    wait_for(
+        lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in drivers),
+        30,
+        "the orphaned local driver to stop",
+    )

@@ -24,7 +24,7 @@ from click.core import ParameterSource
 
 from qpi.config import Loaded, Mode, OptionSpec, load_config
 from qpi.config.spec import ValueType
-from qpi.config.values import format_duration, format_size
+from qpi.config.values import format_scalar
 from qpi.errors import ConfigError
 
 __all__ = ["config_options", "exit_on_config_error", "given_options", "help_text", "load_or_exit"]
@@ -41,13 +41,9 @@ def _default_text(spec: OptionSpec) -> str | None:
     if spec.default is None:
         return "none"
     value = spec.default
-    kind = spec.type.name
-    if kind == "duration" and isinstance(value, float | int):
-        return format_duration(float(value))
-    if kind == "size" and isinstance(value, int):
-        return format_size(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    text = format_scalar(spec.type.name, value)
+    if text is not None:
+        return text
     if isinstance(value, Path):
         return str(value) if value.is_absolute() or str(value).startswith(".") else f"./{value}"
     return str(value)
@@ -115,9 +111,7 @@ def config_options(
         params: list[click.Parameter] = getattr(wrapper, "__click_params__", [])
         # click applies decorators bottom-up and reverses, so append in reverse for table order
         if json_shortcut:
-            params.append(
-                click.Option(["--json", _JSON_PARAM], is_flag=True, help="Short for --output json.")
-            )
+            params.append(click.Option(["--json", _JSON_PARAM], is_flag=True, help="Short for --output json."))
         params.extend(_click_option(spec) for spec in reversed(specs))
         wrapper.__click_params__ = params  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]

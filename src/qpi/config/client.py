@@ -96,9 +96,7 @@ def load_client(
     table = profiles.get(profile)
     if table is None and chosen.sources["profile"] != DEFAULT and require_profile:
         known = f"known: {', '.join(sorted(profiles))}" if profiles else "it has no profiles"
-        problems.append(
-            f"--profile: profile {profile!r} from {chosen.sources['profile']} is not in {path} ({known})"
-        )
+        problems.append(f"--profile: profile {profile!r} from {chosen.sources['profile']} is not in {path} ({known})")
     values = _profile_values(table or {}, profile, source, problems)
     rest = [spec for spec in CLIENT_OPTIONS if spec.key not in ("client_config", "profile")]
     others = {key: value for key, value in cli.items() if key not in ("client_config", "profile")}
@@ -125,9 +123,7 @@ def _only(cli: Mapping[str, object], key: str) -> dict[str, object]:
     return {key: cli[key]} if key in cli else {}
 
 
-def _read(
-    path: Path, source: str, read_file: ReadFile, problems: list[str]
-) -> tuple[dict[str, object], Path | None]:
+def _read(path: Path, source: str, read_file: ReadFile, problems: list[str]) -> tuple[dict[str, object], Path | None]:
     try:
         return decode(path, read_file(path)), path
     except FileNotFoundError:
@@ -140,9 +136,7 @@ def _read(
     return {}, None
 
 
-def _profiles(
-    data: Mapping[str, object], source: str, problems: list[str]
-) -> dict[str, Mapping[str, object]]:
+def _profiles(data: Mapping[str, object], source: str, problems: list[str]) -> dict[str, Mapping[str, object]]:
     for key in data:
         if key in _TOP_KEYS:
             continue
@@ -165,9 +159,7 @@ def _profiles(
     return out
 
 
-def _profile_values(
-    table: Mapping[str, object], profile: str, source: str, problems: list[str]
-) -> dict[str, object]:
+def _profile_values(table: Mapping[str, object], profile: str, source: str, problems: list[str]) -> dict[str, object]:
     values: dict[str, object] = {}
     for key, value in table.items():
         if key not in PROFILE_KEYS:

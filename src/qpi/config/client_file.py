@@ -22,9 +22,7 @@ from qpi.errors import ConfigError
 __all__ = ["atomic_write_private", "save_profile"]
 
 
-def save_profile(
-    path: Path, profile_name: str, values: Mapping[str, object], make_current: bool = False
-) -> Path:
+def save_profile(path: Path, profile_name: str, values: Mapping[str, object], make_current: bool = False) -> Path:
     """Set ``values`` in ``[profiles.<profile_name>]`` of the client file at ``path``.
 
     A ``None`` value removes that key from the profile. ``make_current`` also sets the top-level

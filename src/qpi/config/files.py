@@ -96,9 +96,7 @@ def file_values(
             continue
         spec = found
         if spec.key in spelled:
-            problems.append(
-                f"{spec.label}: both {spelled[spec.key]!r} and {name!r} are given in {source}; keep one"
-            )
+            problems.append(f"{spec.label}: both {spelled[spec.key]!r} and {name!r} are given in {source}; keep one")
             continue
         spelled[spec.key] = name
         if value is not None:

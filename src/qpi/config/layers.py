@@ -79,8 +79,7 @@ def resolve(
         if spec.not_yet and layers:
             source, raw = layers[-1]
             out.problems.append(
-                f"{spec.label} is not supported yet (comes in a later release); "
-                f"got {describe(spec, raw)} from {source}"
+                f"{spec.label} is not supported yet (comes in a later release); got {describe(spec, raw)} from {source}"
             )
         value, source = spec.default, DEFAULT
         for layer_source, raw in layers:

@@ -151,9 +151,7 @@ def _resolve_with_file(
     if not problems:
         try:
             if path.suffix.lower() not in FORMATS:
-                raise ConfigError(
-                    f"{path}: unsupported extension {path.suffix!r} (use .yml, .yaml, .json or .toml)"
-                )
+                raise ConfigError(f"{path}: unsupported extension {path.suffix!r} (use .yml, .yaml, .json or .toml)")
             data = decode(path, read_file(path))
             read = path
         except FileNotFoundError:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from qpi.config.load import Loaded
 from qpi.config.oauth2 import OAuth2Provider
 from qpi.config.spec import OptionSpec
-from qpi.config.values import format_duration, format_size, mask_secret
+from qpi.config.values import format_scalar, mask_secret
 
 __all__ = ["ShownOption", "mask_database_url", "show_document", "shown_options"]
 
@@ -54,13 +54,9 @@ def _jsonable(spec: OptionSpec, value: object) -> object:
 def _text(spec: OptionSpec, value: object) -> str:
     if value is None or value in ((), [], {}):
         return "none"
-    kind = spec.type.name
-    if kind == "duration" and isinstance(value, float | int):
-        return format_duration(float(value))
-    if kind == "size" and isinstance(value, int):
-        return format_size(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    text = format_scalar(spec.type.name, value)
+    if text is not None:
+        return text
     if isinstance(value, list):
         if spec.type.name == "json":
             return json.dumps(value)

@@ -21,6 +21,7 @@ from qpi.errors import ConfigError
 
 __all__ = [
     "format_duration",
+    "format_scalar",
     "format_size",
     "mask_secret",
     "parse_bool",
@@ -144,6 +145,17 @@ def format_size(size: int) -> str:
         if size and size % factor == 0:
             return f"{size // factor}{unit}"
     return str(size)
+
+
+def format_scalar(kind: str, value: object) -> str | None:
+    """The canonical text of a value of a ``duration`` or ``size`` option, or of a boolean; else None."""
+    if kind == "duration" and isinstance(value, float | int):
+        return format_duration(float(value))
+    if kind == "size" and isinstance(value, int):
+        return format_size(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None
 
 
 def parse_bool(raw: object) -> bool:

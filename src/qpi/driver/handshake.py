@@ -132,7 +132,7 @@ async def handshake(
     workers: int,
     name: str,
     device: DeviceInfo | None,
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - httpx's per-request timeout, not a deadline for the caller
 ) -> Material:
     """Steps 2–6: fetch and pin the CA, key + CSR, ``POST /api/op/drivers/connect``."""
     try:
@@ -148,8 +148,9 @@ async def handshake(
     except QPIError as exc:
         raise FatalConnectError(f"the server's CA certificate is unreadable: {exc}", exit_code=3) from exc
     if not fingerprints_match(got, fingerprint):
-        logger.error("CA fingerprint mismatch: expected %s, the server's CA has %s; the token was NOT sent",
-                     fingerprint, got)  # fmt: skip
+        logger.error(
+            "CA fingerprint mismatch: expected %s, the server's CA has %s; the token was NOT sent", fingerprint, got
+        )
         raise FatalConnectError(
             f"CA fingerprint mismatch: expected {fingerprint}, the server's CA has {got}; the token was not sent",
             exit_code=3,
@@ -158,14 +159,21 @@ async def handshake(
     key = load_or_create_key(key_file)
     from cryptography.hazmat.primitives import serialization
 
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()  # fmt: skip
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     body: dict[str, Any] = {
-        "token": token, "csr": build_csr(key, "qpi-driver"), "instance_id": instance_id, "protocol": 1,
-        "executor": executor if ":" not in executor else f"custom:{executor}", "workers": workers, "name": name,
-        "host": platform.node()[:255], "version": __version__,
+        "token": token,
+        "csr": build_csr(key, "qpi-driver"),
+        "instance_id": instance_id,
+        "protocol": 1,
+        "executor": executor if ":" not in executor else f"custom:{executor}",
+        "workers": workers,
+        "name": name,
+        "host": platform.node()[:255],
+        "version": __version__,
         "device": msgspec.to_builtins(device) if device is not None else None,
-    }  # fmt: skip
+    }
     verify: Any = True
     if addr.startswith("https"):
         import ssl

@@ -85,9 +85,16 @@ class LinkSession:
         if self.driver.outbox.full() or self.state == "draining":
             ready = 0
         self.seq += 1
-        return HeartbeatBody(seq=self.seq, state="draining" if self.state == "draining" else "online",
-                             workers_total=total, workers_ready=ready, workers_busy=busy, held=self.pool.held(),
-                             outbox_len=len(self.driver.outbox), executor_error=error)  # fmt: skip
+        return HeartbeatBody(
+            seq=self.seq,
+            state="draining" if self.state == "draining" else "online",
+            workers_total=total,
+            workers_ready=ready,
+            workers_busy=busy,
+            held=self.pool.held(),
+            outbox_len=len(self.driver.outbox),
+            executor_error=error,
+        )
 
     async def heartbeat(self) -> None:
         if self.state in ("online", "draining"):
@@ -108,10 +115,19 @@ class LinkSession:
         """Run the session; True when it reached ``online`` (the backoff resets)."""
         r = self.reply
         total, ready, _busy, error = self.pool.status()
-        hello = Hello(driver=r.driver_id, payload=HelloBody(
-            session=r.session, instance_id=self.driver.instance_id, workers_total=total, workers_ready=ready,
-            held=self.pool.held(), outbox=self.driver.outbox.refs(), versions=self.driver.versions,
-            executor_error=error))  # fmt: skip
+        hello = Hello(
+            driver=r.driver_id,
+            payload=HelloBody(
+                session=r.session,
+                instance_id=self.driver.instance_id,
+                workers_total=total,
+                workers_ready=ready,
+                held=self.pool.held(),
+                outbox=self.driver.outbox.refs(),
+                versions=self.driver.versions,
+                executor_error=error,
+            ),
+        )
         receiver = asyncio.create_task(self._receive(), name="qpi:link-recv")
         watcher = asyncio.create_task(self._watch_detach(), name="qpi:link-watch")
         tasks = [receiver, watcher]
@@ -121,8 +137,14 @@ class LinkSession:
                 logger.warning("driver=%s no Welcome within %.0f s", r.driver_id, r.hello_timeout_s)
                 return False
             self.state = "online"
-            logger.info("driver=%s online: session %d on %s:%d (QPU %s)", r.driver_id, r.session, r.nng_host,
-                        r.nng_port, r.qpu_name)  # fmt: skip
+            logger.info(
+                "driver=%s online: session %d on %s:%d (QPU %s)",
+                r.driver_id,
+                r.session,
+                r.nng_host,
+                r.nng_port,
+                r.qpu_name,
+            )
             await self.send_device_info()
             await self.resend_outbox()
             tasks.append(asyncio.create_task(self._heartbeats(), name="qpi:heartbeats"))
@@ -188,15 +210,25 @@ class LinkSession:
             else:
                 result = pool.try_assign(p.job_id, p.attempt, p.payload, timeout if math.isfinite(timeout) else 1e9)
             if isinstance(result, int):
-                await self.send(JobAccepted(driver=r.driver_id, payload=JobAcceptedBody(
-                    job_id=p.job_id, attempt=p.attempt, worker=result)))  # fmt: skip
+                await self.send(
+                    JobAccepted(
+                        driver=r.driver_id, payload=JobAcceptedBody(job_id=p.job_id, attempt=p.attempt, worker=result)
+                    )
+                )
             else:
-                await self.send(JobRejected(driver=r.driver_id, payload=JobRejectedBody(
-                    job_id=p.job_id, attempt=p.attempt, reason=result, detail=f"the driver is {result}")))  # fmt: skip
+                await self.send(
+                    JobRejected(
+                        driver=r.driver_id,
+                        payload=JobRejectedBody(
+                            job_id=p.job_id, attempt=p.attempt, reason=result, detail=f"the driver is {result}"
+                        ),
+                    )
+                )
         elif isinstance(msg, CancelJob):
             if not pool.cancel(msg.payload.job_id, msg.payload.attempt):
-                logger.debug("CancelJob for job_id=%s attempt=%d not held; ignored", msg.payload.job_id,
-                             msg.payload.attempt)  # fmt: skip
+                logger.debug(
+                    "CancelJob for job_id=%s attempt=%d not held; ignored", msg.payload.job_id, msg.payload.attempt
+                )
         elif isinstance(msg, ResultAck):
             self.driver.outbox.remove(msg.payload.job_id, msg.payload.attempt)
             self.acked.set()
@@ -212,8 +244,9 @@ class LinkSession:
         self.state = "draining"
         await self.heartbeat()
         for ref in self.pool.begin_drain():
-            body = JobRejectedBody(job_id=ref.job_id, attempt=ref.attempt, reason="draining",
-                                   detail="the driver is shutting down")  # fmt: skip
+            body = JobRejectedBody(
+                job_id=ref.job_id, attempt=ref.attempt, reason="draining", detail="the driver is shutting down"
+            )
             await self.send(JobRejected(driver=r.driver_id, payload=body))
         await self.pool.drain(self.driver.config.shutdown_grace)
         self.driver.drained = True

@@ -17,21 +17,36 @@ __all__ = ["render_unit", "write_unit"]
 
 def _args(config: DriverConfig) -> list[str]:
     args = [
-        "driver", "start",
-        "--qpi-addr", config.qpi_addr,
-        "--ca-fingerprint", config.ca_fingerprint,
-        "--ca-file", str(config.ca_file),
-        "--name", config.name,
-        "--executor", config.executor,
-        "--data-dir", str(config.data_dir),
-        "--workers", str(config.workers),
-        "--shutdown-grace", f"{config.shutdown_grace:g}s",
-        "--log-format", config.log_format,
-        "--log-level", config.log_level,
-    ]  # fmt: skip
+        "driver",
+        "start",
+        "--qpi-addr",
+        config.qpi_addr,
+        "--ca-fingerprint",
+        config.ca_fingerprint,
+        "--ca-file",
+        str(config.ca_file),
+        "--name",
+        config.name,
+        "--executor",
+        config.executor,
+        "--data-dir",
+        str(config.data_dir),
+        "--workers",
+        str(config.workers),
+        "--shutdown-grace",
+        f"{config.shutdown_grace:g}s",
+        "--log-format",
+        config.log_format,
+        "--log-level",
+        config.log_level,
+    ]
     if config.executor in ("quantify", "qblox"):
-        args += ["--quantify-device-config", str(config.quantify_device_config),
-                 "--quantify-hardware-config", str(config.quantify_hardware_config)]  # fmt: skip
+        args += [
+            "--quantify-device-config",
+            str(config.quantify_device_config),
+            "--quantify-hardware-config",
+            str(config.quantify_hardware_config),
+        ]
         if config.is_dummy:
             args.append("--is-dummy")
     if config.job_timeout:

@@ -132,8 +132,8 @@ ToWorker = RunJob | CancelQueued | Stop
 ToParent = Ready | InitFailed | Started | Progress | Finished | Dropped | LogLine
 
 _encoder = msgspec.msgpack.Encoder()
-_to_worker = msgspec.msgpack.Decoder(ToWorker)  # type: ignore[var-annotated]
-_to_parent = msgspec.msgpack.Decoder(ToParent)  # type: ignore[var-annotated]
+_to_worker = msgspec.msgpack.Decoder(ToWorker)
+_to_parent = msgspec.msgpack.Decoder(ToParent)
 
 
 def encode(message: _Msg) -> bytes:

@@ -21,11 +21,13 @@ __all__ = [
     "SUPPORTED_PROTOCOLS",
     "CancelJob",
     "CancelJobBody",
+    "CancelReason",
     "CryostatReading",
     "CryostatReadingBody",
     "DeviceInfo",
     "Disconnect",
     "DisconnectBody",
+    "DisconnectReason",
     "Envelope",
     "Goodbye",
     "GoodbyeBody",
@@ -70,6 +72,8 @@ PROTOCOL_MAJOR = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
 
 LinkState = Literal["online", "draining"]
+CancelReason = Literal["user", "timeout", "stale", "accept_timeout"]
+DisconnectReason = Literal["disabled", "replaced", "token_revoked", "deleted", "server_shutdown", "protocol_error"]
 
 
 def utcnow() -> datetime:
@@ -87,19 +91,19 @@ class _Body(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fiel
 # --- shared structs (§3.2) -------------------------------------------------------------------
 
 
-class JobRef(_Body):
+class JobRef(_Body, frozen=True):
     job_id: str
     attempt: int
 
 
-class HeldJob(_Body):
+class HeldJob(_Body, frozen=True):
     job_id: str
     attempt: int
     phase: Literal["accepted", "started"]
     worker: int
 
 
-class JobError(_Body):
+class JobError(_Body, frozen=True):
     code: str
     message: str
     retryable: bool = False
@@ -109,7 +113,7 @@ class JobError(_Body):
     log_ref: str | None = None
 
 
-class JobTimings(_Body):
+class JobTimings(_Body, frozen=True):
     received_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -121,7 +125,7 @@ class JobTimings(_Body):
     billable_s: float = 0.0
 
 
-class Reading(_Body):
+class Reading(_Body, frozen=True):
     value: float | None = None
     unit: str = ""
     status: str = "UNKNOWN"
@@ -130,7 +134,7 @@ class Reading(_Body):
 # --- payloads of each message type (§3.3) -----------------------------------------------------
 
 
-class HelloBody(_Body):
+class HelloBody(_Body, frozen=True):
     session: int
     instance_id: str
     protocol: int = PROTOCOL_MAJOR
@@ -143,13 +147,13 @@ class HelloBody(_Body):
     executor_error: str | None = None
 
 
-class WelcomeBody(_Body):
+class WelcomeBody(_Body, frozen=True):
     session: int
     server_time: datetime
     cancel: list[JobRef] = []
 
 
-class HeartbeatBody(_Body):
+class HeartbeatBody(_Body, frozen=True):
     seq: int
     state: LinkState = "online"
     workers_total: int = 0
@@ -160,12 +164,12 @@ class HeartbeatBody(_Body):
     executor_error: str | None = None
 
 
-class ServerHeartbeatBody(_Body):
+class ServerHeartbeatBody(_Body, frozen=True):
     seq: int
     server_time: datetime
 
 
-class JobDispatchBody(_Body):
+class JobDispatchBody(_Body, frozen=True):
     job_id: str
     attempt: int
     qpu_id: str
@@ -174,27 +178,27 @@ class JobDispatchBody(_Body):
     dispatched_at: datetime
 
 
-class JobAcceptedBody(_Body):
+class JobAcceptedBody(_Body, frozen=True):
     job_id: str
     attempt: int
     worker: int
 
 
-class JobRejectedBody(_Body):
+class JobRejectedBody(_Body, frozen=True):
     job_id: str
     attempt: int
     reason: Literal["no_free_worker", "draining", "duplicate"]
     detail: str = ""
 
 
-class JobStartedBody(_Body):
+class JobStartedBody(_Body, frozen=True):
     job_id: str
     attempt: int
     worker: int
     started_at: datetime
 
 
-class JobProgressBody(_Body):
+class JobProgressBody(_Body, frozen=True):
     job_id: str
     attempt: int
     stage: str
@@ -202,7 +206,7 @@ class JobProgressBody(_Body):
     message: str | None = None
 
 
-class JobResultBody(_Body):
+class JobResultBody(_Body, frozen=True):
     job_id: str
     attempt: int
     status: Literal["completed", "failed", "cancelled"]
@@ -212,35 +216,35 @@ class JobResultBody(_Body):
     warnings: list[str] = []
 
 
-class ResultAckBody(_Body):
+class ResultAckBody(_Body, frozen=True):
     job_id: str
     attempt: int
     outcome: Literal["recorded", "duplicate", "stale"]
 
 
-class CancelJobBody(_Body):
+class CancelJobBody(_Body, frozen=True):
     job_id: str
     attempt: int
-    reason: Literal["user", "timeout", "stale", "accept_timeout"]
+    reason: CancelReason
 
 
-class CryostatReadingBody(_Body):
+class CryostatReadingBody(_Body, frozen=True):
     readings: dict[str, Reading]
     measured_at: datetime | None = None
 
 
-class TelemetryBody(_Body):
+class TelemetryBody(_Body, frozen=True):
     kind: str
     readings: dict[str, Reading]
     measured_at: datetime | None = None
 
 
-class GoodbyeBody(_Body):
+class GoodbyeBody(_Body, frozen=True):
     reason: Literal["shutdown", "restart"] = "shutdown"
 
 
-class DisconnectBody(_Body):
-    reason: Literal["disabled", "replaced", "token_revoked", "deleted", "server_shutdown", "protocol_error"]
+class DisconnectBody(_Body, frozen=True):
+    reason: DisconnectReason
     retry_after_s: float | None = None
 
 
@@ -262,71 +266,71 @@ class Envelope(
     ts: datetime = msgspec.field(default_factory=utcnow)
 
 
-class Hello(Envelope, tag="Hello"):
+class Hello(Envelope, frozen=True, tag="Hello"):
     payload: HelloBody
 
 
-class Welcome(Envelope, tag="Welcome"):
+class Welcome(Envelope, frozen=True, tag="Welcome"):
     payload: WelcomeBody
 
 
-class Heartbeat(Envelope, tag="Heartbeat"):
+class Heartbeat(Envelope, frozen=True, tag="Heartbeat"):
     payload: HeartbeatBody
 
 
-class ServerHeartbeat(Envelope, tag="ServerHeartbeat"):
+class ServerHeartbeat(Envelope, frozen=True, tag="ServerHeartbeat"):
     payload: ServerHeartbeatBody
 
 
-class DeviceInfo(Envelope, tag="DeviceInfo"):
+class DeviceInfo(Envelope, frozen=True, tag="DeviceInfo"):
     payload: DeviceInfoDoc
 
 
-class JobDispatch(Envelope, tag="JobDispatch"):
+class JobDispatch(Envelope, frozen=True, tag="JobDispatch"):
     payload: JobDispatchBody
 
 
-class JobAccepted(Envelope, tag="JobAccepted"):
+class JobAccepted(Envelope, frozen=True, tag="JobAccepted"):
     payload: JobAcceptedBody
 
 
-class JobRejected(Envelope, tag="JobRejected"):
+class JobRejected(Envelope, frozen=True, tag="JobRejected"):
     payload: JobRejectedBody
 
 
-class JobStarted(Envelope, tag="JobStarted"):
+class JobStarted(Envelope, frozen=True, tag="JobStarted"):
     payload: JobStartedBody
 
 
-class JobProgress(Envelope, tag="JobProgress"):
+class JobProgress(Envelope, frozen=True, tag="JobProgress"):
     payload: JobProgressBody
 
 
-class JobResult(Envelope, tag="JobResult"):
+class JobResult(Envelope, frozen=True, tag="JobResult"):
     payload: JobResultBody
 
 
-class ResultAck(Envelope, tag="ResultAck"):
+class ResultAck(Envelope, frozen=True, tag="ResultAck"):
     payload: ResultAckBody
 
 
-class CancelJob(Envelope, tag="CancelJob"):
+class CancelJob(Envelope, frozen=True, tag="CancelJob"):
     payload: CancelJobBody
 
 
-class CryostatReading(Envelope, tag="CryostatReading"):
+class CryostatReading(Envelope, frozen=True, tag="CryostatReading"):
     payload: CryostatReadingBody
 
 
-class Telemetry(Envelope, tag="Telemetry"):
+class Telemetry(Envelope, frozen=True, tag="Telemetry"):
     payload: TelemetryBody
 
 
-class Goodbye(Envelope, tag="Goodbye"):
+class Goodbye(Envelope, frozen=True, tag="Goodbye"):
     payload: GoodbyeBody
 
 
-class Disconnect(Envelope, tag="Disconnect"):
+class Disconnect(Envelope, frozen=True, tag="Disconnect"):
     payload: DisconnectBody
 
 
@@ -362,7 +366,7 @@ class UnknownMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
 
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)  # type: ignore[arg-type]
+_decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
 _raw_decoder = msgspec.msgpack.Decoder(UnknownMessage)
 
 

@@ -34,19 +34,19 @@ class _Frozen(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fi
     pass
 
 
-class AcqOverride(_Frozen):
+class AcqOverride(_Frozen, frozen=True):
     rotation_deg: float | None = None
     threshold: float | None = None
 
 
-class CircuitPayload(_Frozen):
+class CircuitPayload(_Frozen, frozen=True):
     circuit: str
     parameter_values: list[list[float]] | None = None
     shots: int | None = None
     name: str | None = None
 
 
-class JobPayload(_Frozen):
+class JobPayload(_Frozen, frozen=True):
     id: str
     circuits: list[CircuitPayload]
     shots: int = 1024
@@ -60,13 +60,13 @@ class JobPayload(_Frozen):
     options: dict[str, OptionValue] = {}
 
 
-class ExperimentMetadata(_Frozen):
+class ExperimentMetadata(_Frozen, frozen=True):
     circuit_index: int
     parameter_index: int | None = None
     parameter_values: list[float] | None = None
 
 
-class ExperimentHeader(_Frozen):
+class ExperimentHeader(_Frozen, frozen=True):
     name: str
     n_qubits: int
     memory_slots: int
@@ -77,14 +77,14 @@ class ExperimentHeader(_Frozen):
     metadata: ExperimentMetadata
 
 
-class ExperimentData(_Frozen):
+class ExperimentData(_Frozen, frozen=True):
     counts: dict[str, int] | None = None
     # level 2: list of keys; level 1 single: [shot][slot] = [I, Q]; avg: [slot] = [I, Q];
     # level 0 avg: [slot][sample] = [I, Q]
     memory: list[Any] | None = None
 
 
-class ExperimentResult(_Frozen):
+class ExperimentResult(_Frozen, frozen=True):
     shots: int
     success: bool
     header: ExperimentHeader
@@ -96,7 +96,7 @@ class ExperimentResult(_Frozen):
     time_taken: float = 0.0
 
 
-class ResultDoc(_Frozen):
+class ResultDoc(_Frozen, frozen=True):
     """The result document a driver sends (``executors.md`` §2.3, keys not marked ◆)."""
 
     backend_name: str
@@ -110,14 +110,14 @@ class ResultDoc(_Frozen):
     date: str | None = None
 
 
-class InstructionProps(_Frozen):
+class InstructionProps(_Frozen, frozen=True):
     name: str
     qubits: list[int]
     duration_s: float | None = None
     error: float | None = None
 
 
-class QubitProps(_Frozen):
+class QubitProps(_Frozen, frozen=True):
     t1_s: float | None = None
     t2_s: float | None = None
     frequency_hz: float | None = None
@@ -125,7 +125,7 @@ class QubitProps(_Frozen):
     readout_duration_s: float | None = None
 
 
-class DeviceInfo(_Frozen):
+class DeviceInfo(_Frozen, frozen=True):
     executor: str
     backend_name: str
     simulator: bool

@@ -10,8 +10,8 @@ The only module that imports :mod:`pynng`. Every pynng exception is mapped here,
 * :class:`LinkDialer` (driver) dials with its client certificate, the pinned CA and ``server_name``.
 
 Both offer ``send``/``recv``, ``attached``, ``wait_attached``/``wait_detached`` and :class:`LinkEvent`
-callbacks (run on the event loop: nng's pipe callbacks come on its own threads and are handed over with
-``loop.call_soon_threadsafe``). The waits take a ``timeout`` argument (ruff ASYNC109 is silenced) because
+callbacks, run on the event loop (the pipe bookkeeping and its hand-over from nng's threads are in
+:mod:`qpi.protocol.link`). The waits take a ``timeout`` argument (ruff ASYNC109 is silenced) because
 it is part of their contract: it raises :class:`~qpi.errors.LinkTimeout`, not the builtin ``TimeoutError``.
 ``recv_max_size`` is set before ``listen``/``dial`` (P-1.8); nng drops a message over the receiver's
 limit *and* closes the pipe, so senders call :func:`check_size` first (``send`` does when ``send_limit``
@@ -21,18 +21,16 @@ is set). The pynng 0.9.0 / nng 1.11.0 behaviours relied on are asserted in ``tes
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import pynng
 
 from qpi.errors import ConfigError, LinkClosed, LinkError, LinkTimeout, MessageTooLarge
+from qpi.protocol.link import EventCallback, LinkEvent, PipeTracker, check_size, link_url
 
 __all__ = ["EventCallback", "LinkDialer", "LinkEvent", "LinkListener", "check_size", "link_url"]
 
@@ -41,36 +39,6 @@ logger = logging.getLogger(__name__)
 #: CN of the peer's verified certificate. pynng's ``Pipe`` has no attribute for this nng pipe option; the
 #: descriptor is used directly (``_PEER_CN.__get__(pipe, pynng.Pipe)``) so pynng's class stays unchanged.
 _PEER_CN = pynng.nng.StringOption("tls-peer-cn")
-
-
-@dataclass(frozen=True, slots=True)
-class LinkEvent:
-    """A pipe change, or ``reloaded`` (listener rebuilt with a new certificate; ``pipe_id`` 0).
-
-    ``reason`` is set for ``rejected`` pipes: ``cn`` (refused by ``accept_cn``), ``busy`` (a pipe is
-    already attached) or ``no_cn`` (no verified certificate CN).
-    """
-
-    kind: Literal["attached", "detached", "rejected", "reloaded"]
-    pipe_id: int
-    peer_cn: str | None = None
-    reason: str | None = None
-
-
-EventCallback = Callable[[LinkEvent], None]
-
-
-def check_size(data: bytes, limit: int | None) -> None:
-    """Raise :class:`MessageTooLarge` when ``data`` is longer than ``limit`` bytes (``None``/0: no limit)."""
-    if limit and len(data) > limit:
-        raise MessageTooLarge(f"message of {len(data)} bytes exceeds the link limit of {limit} bytes")
-
-
-def link_url(host: str, port: int) -> str:
-    """``tls+tcp://host:port``, with IPv6 literals in brackets."""
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"tls+tcp://{host}:{port}"
 
 
 def _map_error(exc: BaseException, action: str) -> LinkError:
@@ -128,8 +96,8 @@ def _pipe_removed(pipe: Any) -> bool:
     return False
 
 
-class _Link:
-    """What listener and dialer share: the socket, the pipe bookkeeping, send/recv and the waits."""
+class _Link(PipeTracker):
+    """What listener and dialer share: the socket, the pipe callbacks, send/recv (waits: ``PipeTracker``)."""
 
     def __init__(
         self, host: str, port: int, recv_max_size: int, send_timeout: float, on_event: EventCallback | None, name: str
@@ -138,39 +106,16 @@ class _Link:
             raise ConfigError(f"recv_max_size must be a positive number of bytes, got {recv_max_size}")
         if send_timeout <= 0:
             raise ConfigError(f"send_timeout must be positive, got {send_timeout}")
-        self.host, self._port, self.name = host, port, name
+        super().__init__(name, on_event)
+        self.host, self._port = host, port
         self.recv_max_size, self.send_timeout = recv_max_size, send_timeout
         #: The peer's receive limit: ``send`` refuses longer messages (MessageTooLarge) when set.
         self.send_limit: int | None = None
-        self._on_event = on_event
         self._sock: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()  # guards the three collections below (nng threads + the loop)
-        self._pipes: dict[int, Any] = {}  # attached pipe id -> pynng.Pipe
-        self._cns: dict[int, str | None] = {}  # pipe id -> peer CN, from pre-attach to detach
-        self._gone: collections.deque[int] = collections.deque(maxlen=256)  # removed before attached
-        self._changed = asyncio.Event()
-        self._closed = False
 
     @property
     def port(self) -> int:
         return self._port
-
-    @property
-    def attached(self) -> bool:
-        """True while a peer pipe is attached (kept on nng's threads, so always current)."""
-        with self._lock:
-            return bool(self._pipes)
-
-    @property
-    def peer_cn(self) -> str | None:
-        """CN of the attached peer's certificate (listener side), else ``None``."""
-        with self._lock:
-            return next((self._cns.get(pid) for pid in self._pipes), None)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def _new_socket(self, tls_config: Any) -> Any:
         timeout_ms = max(1, round(self.send_timeout * 1000))
@@ -180,65 +125,13 @@ class _Link:
         sock.add_post_pipe_remove_cb(self._on_detach)
         return sock
 
-    # ------------------------------------------------------------- nng threads → event loop
+    # ------------------------------------------------------------------- nng pipe callbacks
 
     def _on_pre_attach(self, pipe: Any) -> None:
         return None
 
     def _on_attach(self, pipe: Any) -> None:
-        removed = _pipe_removed(pipe)
-        with self._lock:
-            if removed or pipe.id in self._gone:
-                logger.debug("%s: pipe %s attached after its removal; ignored", self.name, pipe.id)
-                return
-            self._pipes[pipe.id] = pipe
-            cn = self._cns.get(pipe.id)
-        self._post(LinkEvent("attached", pipe.id, cn))
-
-    def _on_detach(self, pipe: Any) -> None:  # also called for pipes that never attached
-        with self._lock:
-            was_attached = self._pipes.pop(pipe.id, None) is not None
-            cn = self._cns.pop(pipe.id, None)
-            if not was_attached:
-                self._gone.append(pipe.id)
-        if was_attached:
-            self._post(LinkEvent("detached", pipe.id, cn))
-
-    def _post(self, event: LinkEvent) -> None:
-        if self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
-                self._loop.call_soon_threadsafe(self._deliver, event)
-
-    def _deliver(self, event: LinkEvent) -> None:  # on the event loop
-        level = logging.INFO if event.kind in ("attached", "detached") else logging.DEBUG
-        extra = "".join(f" {k}={v}" for k, v in (("cn", event.peer_cn), ("reason", event.reason)) if v)
-        logger.log(level, "%s: pipe %s %s%s", self.name, event.pipe_id, event.kind, extra)
-        self._changed.set()
-        self._changed = asyncio.Event()
-        if self._on_event is not None:
-            try:
-                self._on_event(event)
-            except Exception:
-                logger.exception("%s: link event callback failed on %s", self.name, event)
-
-    async def _wait_for(self, want_attached: bool, timeout: float | None) -> None:  # noqa: ASYNC109
-        try:
-            async with asyncio.timeout(timeout):
-                while self.attached != want_attached:
-                    if self._closed:
-                        raise LinkClosed(f"{self.name}: the link is closed")
-                    await self._changed.wait()
-        except TimeoutError as exc:
-            state = "attached" if want_attached else "detached"
-            raise LinkTimeout(f"{self.name}: no pipe {state} within {timeout} s") from exc
-
-    async def wait_attached(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Return once a peer is attached; :class:`LinkTimeout` after ``timeout`` seconds."""
-        await self._wait_for(True, timeout)
-
-    async def wait_detached(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Return once no peer is attached; :class:`LinkTimeout` after ``timeout`` seconds."""
-        await self._wait_for(False, timeout)
+        self._record_attach(pipe, _pipe_removed(pipe))
 
     # ------------------------------------------------------------------------ send / recv
 
@@ -297,10 +190,7 @@ class _Link:
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
-        with self._lock:
-            self._pipes.clear()
-            self._cns.clear()
-        self._changed.set()
+        self._forget_pipes()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -337,8 +227,6 @@ class LinkListener(_Link):
         self._listener: Any = None
         self._tls: Any = None
         self._reload_pending = False
-        self._rejections = 0
-        self._last_rejected_cn: str | None = None
 
     @property
     def rejections(self) -> int:
@@ -376,13 +264,7 @@ class LinkListener(_Link):
     def _reject(self, pipe: Any, cn: str | None, reason: str) -> None:  # nng thread
         with contextlib.suppress(pynng.NNGException):
             pipe.close()
-        with self._lock:
-            self._cns.pop(pipe.id, None)
-            self._rejections += 1
-            repeated, self._last_rejected_cn = cn == self._last_rejected_cn, cn
-        # One warning per CN in a row: a superseded driver may redial every second.
-        (logger.debug if repeated else logger.warning)("%s: refused a pipe (%s), CN %r", self.name, reason, cn)
-        self._post(LinkEvent("rejected", pipe.id, cn, reason))
+        self._record_rejection(pipe.id, cn, reason)
 
     def _on_pre_attach(self, pipe: Any) -> None:  # nng thread
         try:

@@ -109,8 +109,7 @@ def validate_circuits(
     for index, (_, _, summary) in enumerate(parsed):
         if num_qubits is not None and summary.num_qubits > num_qubits:
             raise BadRequestError(
-                f"circuits[{index}] uses {_qubits(summary.num_qubits)} "
-                f"but the QPU has {_qubits(num_qubits)}.",
+                f"circuits[{index}] uses {_qubits(summary.num_qubits)} but the QPU has {_qubits(num_qubits)}.",
                 code="circuit_too_wide",
                 field=f"circuits[{index}].circuit",
             )
@@ -175,9 +174,7 @@ def _check_names(circuits: Sequence[CircuitIn]) -> list[str]:
     return names
 
 
-def _check_limits(
-    circuits: Sequence[CircuitIn], *, default_shots: int, max_shots: int, max_experiments: int
-) -> None:
+def _check_limits(circuits: Sequence[CircuitIn], *, default_shots: int, max_shots: int, max_experiments: int) -> None:
     """Check 9: experiment count, then the job's shots, then each circuit's shots."""
     experiments = count_experiments(circuits)
     if experiments > max_experiments:
@@ -188,9 +185,7 @@ def _check_limits(
             field="circuits",
         )
     if not 1 <= default_shots <= max_shots:
-        raise BadRequestError(
-            f"shots must be between 1 and {max_shots}.", code="shots_out_of_range", field="shots"
-        )
+        raise BadRequestError(f"shots must be between 1 and {max_shots}.", code="shots_out_of_range", field="shots")
     for index, item in enumerate(circuits):
         if item.shots is not None and not 1 <= item.shots <= max_shots:
             raise BadRequestError(

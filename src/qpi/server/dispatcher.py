@@ -88,9 +88,12 @@ class Dispatcher:
             return []
         now = from_us(self.ctx.clock.now_us())
         plan, claims, events = await self.ctx.store.transitions.claim(
-            qpu_id, now=now, settings=self.ctx.settings, overlay=self.links.overlay,
+            qpu_id,
+            now=now,
+            settings=self.ctx.settings,
+            overlay=self.links.overlay,
             sessions=lambda d: self.links.links[d].session if d in self.links.links else 0,
-        )  # fmt: skip
+        )
         if plan is not None and plan.next_wakeup_at is not None:
             self.timers[qpu_id] = plan.next_wakeup_at
         else:
@@ -107,14 +110,25 @@ class Dispatcher:
         payload = _payload_decoder.decode(claim.payload_json)
         message = JobDispatch(
             driver=claim.driver_id,
-            payload=JobDispatchBody(job_id=claim.job_id, attempt=claim.attempt, qpu_id=claim.qpu_id, payload=payload,
-                                    timeout_s=claim.timeout_s, dispatched_at=from_us(claim.dispatched_at)),
-        )  # fmt: skip
+            payload=JobDispatchBody(
+                job_id=claim.job_id,
+                attempt=claim.attempt,
+                qpu_id=claim.qpu_id,
+                payload=payload,
+                timeout_s=claim.timeout_s,
+                dispatched_at=from_us(claim.dispatched_at),
+            ),
+        )
         try:
             await self.links.send(claim.driver_id, message)
         except LinkError as exc:
-            logger.warning("driver=%s job_id=%s attempt=%d send failed (%s); claim undone", claim.driver_id,
-                           claim.job_id, claim.attempt, exc)  # fmt: skip
+            logger.warning(
+                "driver=%s job_id=%s attempt=%d send failed (%s); claim undone",
+                claim.driver_id,
+                claim.job_id,
+                claim.attempt,
+                exc,
+            )
             if link is not None:
                 link.suspect = True
             async with self.ctx.store.db.transaction():

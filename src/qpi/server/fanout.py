@@ -170,5 +170,6 @@ class FanOut:
                     self._deferred = True  # sent again after the 250 ms window
                     continue
                 sub.last_queue[job.id] = (now, info)
-                sub.offer({"type": "job.queue", "job": job.id, "qpu": job.qpu_id, "user": job.owner,
-                           "data": {"queue": info}})  # fmt: skip
+                sub.offer(
+                    {"type": "job.queue", "job": job.id, "qpu": job.qpu_id, "user": job.owner, "data": {"queue": info}}
+                )

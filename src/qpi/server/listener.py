@@ -18,6 +18,7 @@ from qpi.errors import LinkError
 from qpi.protocol.messages import (
     CancelJob,
     CancelJobBody,
+    CancelReason,
     CryostatReading,
     DeviceInfo,
     Envelope,
@@ -38,6 +39,7 @@ from qpi.protocol.messages import (
     WelcomeBody,
     decode,
 )
+from qpi.protocol.messages import LinkState as MessageLinkState
 from qpi.server.auth.ratelimit import TokenBuckets
 from qpi.server.clock import from_us
 from qpi.server.context import ServerContext
@@ -95,11 +97,11 @@ class Listener:
             self.on_held_list()  # Hello, Heartbeat and Goodbye change what is known of held attempts
         for qpu_id in wake:
             self.ctx.hub.wake(qpu_id)
-        for driver_id, message in outgoing:
+        for driver_id, reply in outgoing:
             try:
-                await self.links.send(driver_id, message)
+                await self.links.send(driver_id, reply)
             except LinkError as exc:
-                logger.warning("driver=%s could not send %s: %s", driver_id, type(message).__name__, exc)
+                logger.warning("driver=%s could not send %s: %s", driver_id, type(reply).__name__, exc)
 
     async def _touch(self, batch: Iterable[Inbound]) -> None:
         """``last_seen`` in the database, at most once per heartbeat interval (P-4.2)."""
@@ -111,12 +113,17 @@ class Listener:
             link = self.links.links.get(driver_id)
             if link is None:
                 continue
-            if seen - getattr(link, "_db_seen", 0) >= every:
-                link._db_seen = seen  # type: ignore[attr-defined]
+            if seen - link.db_seen_us >= every:
+                link.db_seen_us = seen
                 await self.ctx.store.drivers.touch(driver_id, seen, workers_ready=link.workers_ready)
 
     async def _apply(
-        self, link: Link, msg: Any, item: Inbound, out: list[tuple[str, Envelope]], events: list[EventRow],
+        self,
+        link: Link,
+        msg: Any,
+        item: Inbound,
+        out: list[tuple[str, Envelope]],
+        events: list[EventRow],
         wake: set[str],
     ) -> None:
         d = link.driver_id
@@ -127,8 +134,14 @@ class Listener:
             await self._hello(link, msg, now_us, out, events, wake)
         elif isinstance(msg, Heartbeat):
             before = link.workers_ready
-            self._capacity(link, msg.payload.state, msg.payload.workers_total, msg.payload.workers_ready,
-                           msg.payload.workers_busy, msg.payload.executor_error)
+            self._capacity(
+                link,
+                msg.payload.state,
+                msg.payload.workers_total,
+                msg.payload.workers_ready,
+                msg.payload.workers_busy,
+                msg.payload.executor_error,
+            )
             link.held = list(msg.payload.held)
             link.last_held_us = now_us
             await self.ctx.store.transitions.mark_named([(h.job_id, h.attempt) for h in msg.payload.held], d, now_us)
@@ -156,8 +169,15 @@ class Listener:
             ack, evs = await self.results.result(link, msg.payload, item.data, now_us)
             events.extend(evs)
             wake.add(link.qpu_id)
-            out.append((d, ResultAck(driver=d, payload=ResultAckBody(
-                job_id=msg.payload.job_id, attempt=msg.payload.attempt, outcome=ack))))  # type: ignore[arg-type]
+            out.append(
+                (
+                    d,
+                    ResultAck(
+                        driver=d,
+                        payload=ResultAckBody(job_id=msg.payload.job_id, attempt=msg.payload.attempt, outcome=ack),
+                    ),
+                )
+            )
         elif isinstance(msg, JobProgress | CryostatReading | Telemetry) and not self._within_event_rate(d):
             return  # P-7.5: only these message types count against --event-rate-limit; never results
         elif isinstance(msg, JobProgress):
@@ -199,16 +219,28 @@ class Listener:
             return
         self.ctx.metrics.protocol_stale.inc()
         if ev is None:
-            logger.info("driver=%s stale_message %s job_id=%s attempt=%d", link.driver_id, type(msg).__name__,
-                        msg.payload.job_id, msg.payload.attempt)
+            logger.info(
+                "driver=%s stale_message %s job_id=%s attempt=%d",
+                link.driver_id,
+                type(msg).__name__,
+                msg.payload.job_id,
+                msg.payload.attempt,
+            )
 
-    def _capacity(self, link: Link, state: str, total: int, ready: int, busy: int, error: str | None) -> None:
+    def _capacity(
+        self, link: Link, state: MessageLinkState, total: int, ready: int, busy: int, error: str | None
+    ) -> None:
         link.state = state
         link.workers_total, link.workers_ready, link.workers_busy = total, ready, busy
         link.executor_error = error
 
     async def _hello(
-        self, link: Link, msg: Hello, now_us: int, out: list[tuple[str, Envelope]], events: list[EventRow],
+        self,
+        link: Link,
+        msg: Hello,
+        now_us: int,
+        out: list[tuple[str, Envelope]],
+        events: list[EventRow],
         wake: set[str],
     ) -> None:
         p = msg.payload
@@ -227,15 +259,34 @@ class Listener:
         )
         await self.ctx.store.qpus.refresh_status(link.qpu_id, now=now_us)
         events.append(await self._event("driver.connected", link, {"session": p.session}, now_us, visibility="admin"))
-        out.append((d, Welcome(driver=d, payload=WelcomeBody(session=link.session, server_time=from_us(now_us),
-                                                             cancel=cancel))))  # fmt: skip
+        out.append(
+            (
+                d,
+                Welcome(
+                    driver=d, payload=WelcomeBody(session=link.session, server_time=from_us(now_us), cancel=cancel)
+                ),
+            )
+        )
         wake.add(link.qpu_id)
-        logger.info("driver=%s online (session %d, %d/%d workers ready, qpi %s)", d, p.session, p.workers_ready,
-                    p.workers_total, p.versions.get("qpi", "?"))
+        logger.info(
+            "driver=%s online (session %d, %d/%d workers ready, qpi %s)",
+            d,
+            p.session,
+            p.workers_ready,
+            p.workers_total,
+            p.versions.get("qpi", "?"),
+        )
 
     async def _event(
-        self, kind: str, link: Link, payload: Any, now_us: int, *, job: str | None = None,
-        visibility: str = "admin", driver_ts: Any = None,
+        self,
+        kind: str,
+        link: Link,
+        payload: Any,
+        now_us: int,
+        *,
+        job: str | None = None,
+        visibility: str = "admin",
+        driver_ts: Any = None,
     ) -> EventRow:
         from qpi.server.store import NewEvent
 
@@ -248,8 +299,5 @@ class Listener:
         )
 
     @staticmethod
-    def cancel_message(driver_id: str, job_id: str, attempt: int, reason: str) -> CancelJob:
-        return CancelJob(driver=driver_id, payload=CancelJobBody(job_id=job_id, attempt=attempt, reason=reason))  # type: ignore[arg-type]
-
-
-
+    def cancel_message(driver_id: str, job_id: str, attempt: int, reason: CancelReason) -> CancelJob:
+        return CancelJob(driver=driver_id, payload=CancelJobBody(job_id=job_id, attempt=attempt, reason=reason))

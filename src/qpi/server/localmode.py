@@ -64,16 +64,24 @@ async def ensure_local(ctx: ServerContext) -> LocalSetup:
     password = None
     if admin is None:
         password = random_password()
-        admin, _ = await create_user(ctx, email=ADMIN_EMAIL, name="Local admin", password=password,
-                                     role="superuser", qpu_seconds=0, actor=None)  # fmt: skip
+        admin, _ = await create_user(
+            ctx, email=ADMIN_EMAIL, name="Local admin", password=password, role="superuser", qpu_seconds=0, actor=None
+        )
     qpu = await store.qpus.get(config.local_qpu_name)
     if qpu is None:
         qpu = await store.qpus.create(
-            {"name": config.local_qpu_name, "description": f"Local {kind} simulator", "num_qubits": None,
-             "enabled": True, "max_shots": config.max_shots, "max_circuits": config.max_circuits_per_job,
-             "on_driver_loss": "auto", "bookable": True},
+            {
+                "name": config.local_qpu_name,
+                "description": f"Local {kind} simulator",
+                "num_qubits": None,
+                "enabled": True,
+                "max_shots": config.max_shots,
+                "max_circuits": config.max_circuits_per_job,
+                "on_driver_loss": "auto",
+                "bookable": True,
+            },
             now=now,
-        )  # fmt: skip
+        )
     elif not qpu.enabled:
         await store.qpus.update(qpu.id, {"enabled": True}, now=now)
     secret_file = config.data_dir / "local" / "driver.json"
@@ -83,14 +91,22 @@ async def ensure_local(ctx: ServerContext) -> LocalSetup:
     if driver is None or driver.kind != kind or await store.drivers.by_token_hash(sha256_hex(token)) is None:
         if driver is not None:
             await store.drivers.delete(driver.id)
-        driver, token = await register_driver(ctx, name=f"{config.local_qpu_name}-driver", qpu=qpu, kind=kind,
-                                              events=None, enabled=True, actor=admin.id)  # fmt: skip
+        driver, token = await register_driver(
+            ctx, name=f"{config.local_qpu_name}-driver", qpu=qpu, kind=kind, events=None, enabled=True, actor=admin.id
+        )
         _write_secret(secret_file, {"driver_id": driver.id, "token": token})
     elif not driver.enabled:
         await store.drivers.update(driver.id, {"enabled": True}, now=now)
     api_token, profile_file = await _client_profile(ctx, admin.id, first_run=password is not None)
-    return LocalSetup(qpu_name=config.local_qpu_name, kind=kind, driver_id=driver.id, driver_token=token,
-                      admin_password=password, api_token=api_token, profile_file=profile_file)  # fmt: skip
+    return LocalSetup(
+        qpu_name=config.local_qpu_name,
+        kind=kind,
+        driver_id=driver.id,
+        driver_token=token,
+        admin_password=password,
+        api_token=api_token,
+        profile_file=profile_file,
+    )
 
 
 async def _client_profile(ctx: ServerContext, admin_id: str, *, first_run: bool) -> tuple[str | None, Path | None]:
@@ -103,13 +119,22 @@ async def _client_profile(ctx: ServerContext, admin_id: str, *, first_run: bool)
         return None, path
     raw = new_api_token()
     await ctx.store.credentials.create_token(
-        user_id=admin_id, name="local-mode", token_hash=sha256_hex(raw), prefix=token_prefix(raw), expires_at=None,
-        now=ctx.clock.now_us(), max_tokens=None,
-    )  # fmt: skip
+        user_id=admin_id,
+        name="local-mode",
+        token_hash=sha256_hex(raw),
+        prefix=token_prefix(raw),
+        expires_at=None,
+        now=ctx.clock.now_us(),
+        max_tokens=None,
+    )
     existed = path.exists()  # noqa: ASYNC240 - one stat at start-up
     try:
-        save_profile(path, "local", {"addr": f"http://127.0.0.1:{ctx.config.server_port}", "api_token": raw},
-                     make_current=not existed)  # fmt: skip
+        save_profile(
+            path,
+            "local",
+            {"addr": f"http://127.0.0.1:{ctx.config.server_port}", "api_token": raw},
+            make_current=not existed,
+        )
     except OSError as exc:
         logger.warning("could not write the client configuration %s: %s", path, exc)
         return raw, None
@@ -120,18 +145,36 @@ def driver_command(ctx: ServerContext, setup: LocalSetup) -> list[str]:
     config = ctx.config
     assert ctx.tls is not None
     return [
-        sys.executable, "-m", "qpi", "driver", "start",
-        "--qpi-addr", f"http://127.0.0.1:{config.server_port}",
-        "--token", setup.driver_token,
-        "--ca-fingerprint", ctx.tls.fingerprint,
-        "--ca-file", str(config.data_dir / "local" / "driver" / "qpi.ca.pem"),
-        "--data-dir", str(config.data_dir / "local" / "driver"),
-        "--executor", setup.kind,
-        "--name", setup.qpu_name,
-        "--workers", str(config.local_qpu_workers),
-        "--reconnect-min", "0.2s", "--reconnect-max", "5s",
-        "--log-level", config.log_level, "--log-format", config.log_format,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "qpi",
+        "driver",
+        "start",
+        "--qpi-addr",
+        f"http://127.0.0.1:{config.server_port}",
+        "--token",
+        setup.driver_token,
+        "--ca-fingerprint",
+        ctx.tls.fingerprint,
+        "--ca-file",
+        str(config.data_dir / "local" / "driver" / "qpi.ca.pem"),
+        "--data-dir",
+        str(config.data_dir / "local" / "driver"),
+        "--executor",
+        setup.kind,
+        "--name",
+        setup.qpu_name,
+        "--workers",
+        str(config.local_qpu_workers),
+        "--reconnect-min",
+        "0.2s",
+        "--reconnect-max",
+        "5s",
+        "--log-level",
+        config.log_level,
+        "--log-format",
+        config.log_format,
+    ]
 
 
 async def run_local_driver(ctx: ServerContext, setup: LocalSetup) -> None:

@@ -21,6 +21,7 @@ from qpi.server.context import ServerContext
 from qpi.server.links import LinkManager
 from qpi.server.results import job_facts, retry_policy
 from qpi.server.scheduling import (
+    CancelReason,
     LeaseDriver,
     LeaseJob,
     Outcome,
@@ -71,8 +72,9 @@ class Recovery:
             last_held = link.last_held_us
             takeover = getattr(link, "takeover_session", None)
             replaced = takeover is not None and job_session < takeover and link.state in ("online", "draining")
-        return LeaseDriver(id=row.id, enabled=row.enabled, last_seen=_dt(last_seen), replaced=replaced,
-                           last_held_at=_dt(last_held))  # fmt: skip
+        return LeaseDriver(
+            id=row.id, enabled=row.enabled, last_seen=_dt(last_seen), replaced=replaced, last_held_at=_dt(last_held)
+        )
 
     async def sweep(self) -> datetime:
         ctx = self.ctx
@@ -82,18 +84,22 @@ class Recovery:
         rows = await ctx.store.transitions.in_flight()
         drivers = {d.id: d for d in (await ctx.store.drivers.list(limit=100_000))[0]}
         leases: list[tuple[LeaseJob, LeaseDriver]] = []
-        cancels: list[tuple[str, str, int, str]] = []
+        cancels: list[tuple[str, str, int, CancelReason]] = []
         events: list[EventRow] = []
         wake: set[str] = set()
         for row in rows:
             timeout_ms = row.get("job_timeout_ms")
             job = LeaseJob(
-                job_id=row["id"], attempt=int(row["attempt"]), state=row["state"],
+                job_id=row["id"],
+                attempt=int(row["attempt"]),
+                state=row["state"],
                 dispatched_at=_dt(row["dispatched_at"]) or now,
                 job_timeout=effective_job_timeout(None if timeout_ms is None else timeout_ms / 1000, settings),
-                accepted_at=_dt(row["accepted_at"]), started_at=_dt(row["started_at"]),
-                cancel_sent_at=_dt(row["cancel_sent_at"]), named_at=_dt(row["held_seen_at"]),
-            )  # fmt: skip
+                accepted_at=_dt(row["accepted_at"]),
+                started_at=_dt(row["started_at"]),
+                cancel_sent_at=_dt(row["cancel_sent_at"]),
+                named_at=_dt(row["held_seen_at"]),
+            )
             driver = self._driver(row["lease_driver"], drivers, int(row["session"]))
             leases.append((job, driver))
             if row["state"] == "cancelled":
@@ -107,8 +113,15 @@ class Recovery:
                     continue
                 policy = await retry_policy(ctx, row["qpu_id"])
                 outcome = loss_outcome(verdict, job_facts(row), policy, now)
-                logger.warning("job_id=%s attempt=%s driver=%s lease verdict %s → %s %s", row["id"], row["attempt"],
-                               row["lease_driver"], verdict, outcome.to_state, outcome.failure_reason or "")
+                logger.warning(
+                    "job_id=%s attempt=%s driver=%s lease verdict %s → %s %s",
+                    row["id"],
+                    row["attempt"],
+                    row["lease_driver"],
+                    verdict,
+                    outcome.to_state,
+                    outcome.failure_reason or "",
+                )
             async with ctx.store.db.transaction():
                 fresh = await ctx.store.transitions.facts(row["id"], lock=True)
                 if fresh is None or fresh["state"] != row["state"] or fresh["attempt"] != row["attempt"]:
@@ -125,15 +138,17 @@ class Recovery:
         for qpu_id in wake:
             ctx.hub.wake(qpu_id)
         for driver_id, job_id, attempt, reason in cancels:
-            body = CancelJobBody(job_id=job_id, attempt=attempt, reason=reason)  # type: ignore[arg-type]
+            body = CancelJobBody(job_id=job_id, attempt=attempt, reason=reason)
             with contextlib.suppress(LinkError):  # undelivered: the driver's held list settles it (L0c)
                 await self.links.send(driver_id, CancelJob(driver=driver_id, payload=body))
         oldest = await ctx.store.transitions.oldest_pending()
         return recovery_wakeup(
-            from_us(ctx.clock.now_us()), leases=[lease for lease in leases if lease[0].state != "cancelled"],
+            from_us(ctx.clock.now_us()),
+            leases=[lease for lease in leases if lease[0].state != "cancelled"],
             oldest_pending_submitted_at=_dt(oldest[0]["submitted_at"]) if oldest else None,
-            server_started_at=self.started_at, settings=settings,
-        )  # fmt: skip
+            server_started_at=self.started_at,
+            settings=settings,
+        )
 
     async def _expire_pending(self, now_us: int, wake: set[str]) -> list[EventRow]:
         ttl = self.ctx.settings.job_queue_ttl
@@ -150,8 +165,9 @@ class Recovery:
                 wake.add(row["qpu_id"])
         return events
 
-    async def _offline_drivers(self, drivers: dict[str, Any], now_us: int, events: list[EventRow],
-                               wake: set[str]) -> None:  # fmt: skip
+    async def _offline_drivers(
+        self, drivers: dict[str, Any], now_us: int, events: list[EventRow], wake: set[str]
+    ) -> None:
         """Drivers silent for ``offline_after`` (counted from server start) go offline (§5.2, S2)."""
         window = int(self.ctx.settings.offline_after.total_seconds() * 1_000_000)
         started = self.ctx.started_at_us
@@ -163,8 +179,11 @@ class Recovery:
                     link.state = "offline"
                 await self.ctx.store.drivers.update(d.id, {"status": "offline"}, now=now_us)
                 await self.ctx.store.qpus.refresh_status(d.qpu_id, now=now_us)
-                events.append(await self.ctx.store.events.append(
-                    NewEvent("driver.disconnected", "admin", {"reason": "silent"}, qpu=d.qpu_id, driver=d.id),
-                    now=now_us))  # fmt: skip
+                events.append(
+                    await self.ctx.store.events.append(
+                        NewEvent("driver.disconnected", "admin", {"reason": "silent"}, qpu=d.qpu_id, driver=d.id),
+                        now=now_us,
+                    )
+                )
                 logger.warning("driver=%s offline: silent for %.0f s", d.id, (now_us - seen) / 1e6)
                 wake.add(d.qpu_id)

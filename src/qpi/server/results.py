@@ -17,6 +17,7 @@ from qpi.server.clock import from_us
 from qpi.server.context import ServerContext
 from qpi.server.links import Link
 from qpi.server.scheduling import (
+    AckOutcome,
     JobFacts,
     RetryPolicy,
     billable_ms,
@@ -39,18 +40,24 @@ _NO_RETRY = RetryPolicy(on_driver_loss="fail", max_attempts=1, job_queue_ttl=tim
 
 def job_facts(row: dict[str, Any], *, result_recorded: bool = False) -> JobFacts:
     return JobFacts(
-        job_id=row["id"], state=row["state"], attempt=int(row["attempt"]), submitted_at=from_us(row["submitted_at"]),
-        rejections=int(row["rejections"]), lease_driver=row["lease_driver"], result_recorded=result_recorded,
+        job_id=row["id"],
+        state=row["state"],
+        attempt=int(row["attempt"]),
+        submitted_at=from_us(row["submitted_at"]),
+        rejections=int(row["rejections"]),
+        lease_driver=row["lease_driver"],
+        result_recorded=result_recorded,
         cancelled_in_flight=row["state"] == "cancelled" and row["cancel_sent_at"] is not None,
-    )  # fmt: skip
+    )
 
 
 async def retry_policy(ctx: ServerContext, qpu_id: str | None) -> RetryPolicy:
     """The QPU's ``on_driver_loss`` (``auto`` resolved from its drivers' kinds) and attempt limit."""
     settings = ctx.settings
     if qpu_id is None:
-        return RetryPolicy(on_driver_loss="fail", max_attempts=settings.max_attempts,
-                           job_queue_ttl=settings.job_queue_ttl)  # fmt: skip
+        return RetryPolicy(
+            on_driver_loss="fail", max_attempts=settings.max_attempts, job_queue_ttl=settings.job_queue_ttl
+        )
     qpu = await ctx.store.qpus.get(qpu_id)
     drivers = await ctx.store.drivers.for_qpu(qpu_id)
     kinds = [d.kind for d in drivers if d.role == "process"]
@@ -79,38 +86,52 @@ class ResultHandler:
             return []
         outcome = rejection_outcome(job_facts(row), link.driver_id, p.attempt)
         if outcome.to_state is None:
-            logger.info("driver=%s stale_message JobRejected job_id=%s attempt=%d", link.driver_id, p.job_id,
-                        p.attempt)
+            logger.info("driver=%s stale_message JobRejected job_id=%s attempt=%d", link.driver_id, p.job_id, p.attempt)
             return []
         logger.info("driver=%s job_id=%s attempt=%d rejected (%s)", link.driver_id, p.job_id, p.attempt, p.reason)
-        applied = await self.t.apply(row, outcome, now_us=now_us, actor="listener", driver_id=link.driver_id,
-                                     attempt=p.attempt)  # fmt: skip
+        applied = await self.t.apply(
+            row, outcome, now_us=now_us, actor="listener", driver_id=link.driver_id, attempt=p.attempt
+        )
         return list(applied.events)
 
-    async def result(self, link: Link, p: JobResultBody, raw: bytes, now_us: int) -> tuple[str, list[EventRow]]:
+    async def result(self, link: Link, p: JobResultBody, raw: bytes, now_us: int) -> tuple[AckOutcome, list[EventRow]]:
         row = await self.t.facts(p.job_id, lock=True)
         if row is None:
-            logger.warning("driver=%s result for unknown job_id=%s attempt=%d; acked", link.driver_id, p.job_id,
-                           p.attempt)
+            logger.warning(
+                "driver=%s result for unknown job_id=%s attempt=%d; acked", link.driver_id, p.job_id, p.attempt
+            )
             return "stale", []
         recorded = p.attempt == int(row["attempt"]) and await self.t.result_recorded(p.job_id, p.attempt)
         error_code = p.error.code if p.error else None
         # the QPU's policy matters only for a retryable error; skip its two reads otherwise
         policy = await retry_policy(self.ctx, row["qpu_id"]) if is_retryable(error_code) else _NO_RETRY
         outcome = result_outcome(
-            job_facts(row, result_recorded=recorded), sender=link.driver_id, attempt=p.attempt, status=p.status,
-            error_code=error_code, policy=policy, now=from_us(now_us),
-        )  # fmt: skip
+            job_facts(row, result_recorded=recorded),
+            sender=link.driver_id,
+            attempt=p.attempt,
+            status=p.status,
+            error_code=error_code,
+            policy=policy,
+            now=from_us(now_us),
+        )
         facts = self._facts(row, p, now_us)
         if outcome.late_result:
             facts = ResultFacts(late_body=msgspec.json.encode(p).decode())
-        applied = await self.t.apply(row, outcome, now_us=now_us, actor="listener", driver_id=link.driver_id,
-                                     facts=facts, attempt=p.attempt)  # fmt: skip
+        applied = await self.t.apply(
+            row, outcome, now_us=now_us, actor="listener", driver_id=link.driver_id, facts=facts, attempt=p.attempt
+        )
         if outcome.ack == "stale":
             self.ctx.metrics.protocol_stale.inc()
-        logger.info("driver=%s job_id=%s attempt=%d result %s → %s (ack %s, charged %d ms)", link.driver_id,
-                    p.job_id, p.attempt, p.status, outcome.to_state or row["state"], outcome.ack,
-                    applied.charged_ms)  # fmt: skip
+        logger.info(
+            "driver=%s job_id=%s attempt=%d result %s → %s (ack %s, charged %d ms)",
+            link.driver_id,
+            p.job_id,
+            p.attempt,
+            p.status,
+            outcome.to_state or row["state"],
+            outcome.ack,
+            applied.charged_ms,
+        )
         return outcome.ack or "stale", list(applied.events)
 
     def _facts(self, row: dict[str, Any], p: JobResultBody, now_us: int) -> ResultFacts:
@@ -130,13 +151,16 @@ class ResultHandler:
             doc["date"] = _iso(now_us)
             if p.warnings:
                 doc["warnings"] = list(p.warnings)
-            return ResultFacts(billable_ms=charge, results_json=json_dumps(doc), timings_json=timings,
-                               warnings=tuple(p.warnings))  # fmt: skip
+            return ResultFacts(
+                billable_ms=charge, results_json=json_dumps(doc), timings_json=timings, warnings=tuple(p.warnings)
+            )
         message = p.error.message if p.error else f"the driver reported {p.status}"
         return ResultFacts(
-            billable_ms=charge, timings_json=timings, error_message=message,
+            billable_ms=charge,
+            timings_json=timings,
+            error_message=message,
             results_json=failed_results_doc(row["id"], row["qpu_name"], message) if p.status == "failed" else None,
-        )  # fmt: skip
+        )
 
     async def malformed(self, link: Link, msg: UnknownMessage, now_us: int, out: list[Any], events: list[Any]) -> None:
         """P-3.10: an invalid ``JobResult`` whose job and attempt can be read fails that job (protocol_error)."""
@@ -148,18 +172,32 @@ class ResultHandler:
         from qpi.server.scheduling import Outcome
 
         row = await self.t.facts(ref.job_id, lock=True)
-        ack = "stale"
-        if row is not None and row["lease_driver"] == link.driver_id and int(row["attempt"]) == ref.attempt \
-                and row["state"] in ("dispatched", "running"):  # fmt: skip
+        ack: AckOutcome = "stale"
+        if (
+            row is not None
+            and row["lease_driver"] == link.driver_id
+            and int(row["attempt"]) == ref.attempt
+            and row["state"] in ("dispatched", "running")
+        ):
             outcome = Outcome(to_state="failed", failure_reason="protocol_error", close_lease=True, ack="recorded")
             applied = await self.t.apply(
-                row, outcome, now_us=now_us, actor="listener", driver_id=link.driver_id,
+                row,
+                outcome,
+                now_us=now_us,
+                actor="listener",
+                driver_id=link.driver_id,
                 facts=ResultFacts(error_message=f"the driver's result could not be decoded: {msg.error}"),
-            )  # fmt: skip
+            )
             events.extend(applied.events)
             ack = "recorded"
-        out.append((link.driver_id, ResultAck(driver=link.driver_id, payload=ResultAckBody(
-            job_id=ref.job_id, attempt=ref.attempt, outcome=ack))))  # type: ignore[arg-type]  # fmt: skip
+        out.append(
+            (
+                link.driver_id,
+                ResultAck(
+                    driver=link.driver_id, payload=ResultAckBody(job_id=ref.job_id, attempt=ref.attempt, outcome=ack)
+                ),
+            )
+        )
 
     async def unwanted(self, held: list[JobRef], driver_id: str) -> list[JobRef]:
         """Held attempts the server no longer wants (cancelled, finished, superseded): ``Welcome.cancel``."""
@@ -167,9 +205,11 @@ class ResultHandler:
         for ref in held:
             row = await self.t.facts(ref.job_id)
             wanted = (
-                row is not None and row["lease_driver"] == driver_id and int(row["attempt"]) == ref.attempt
+                row is not None
+                and row["lease_driver"] == driver_id
+                and int(row["attempt"]) == ref.attempt
                 and row["state"] in ("dispatched", "running")
-            )  # fmt: skip
+            )
             if not wanted:
                 out.append(ref)
         return out
@@ -179,4 +219,3 @@ def _iso(us: int) -> str:
     from qpi.server.api.common import fmt_ts
 
     return fmt_ts(us) or ""
-

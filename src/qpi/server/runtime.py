@@ -84,15 +84,14 @@ class Server:
                     auto_migrate=config.auto_migrate,
                 )
             )
-            self.ctx = ServerContext.build(config, store, self.clock, tls=tls)
-            self.links = wire_link_layer(self.ctx, self.supervisor)
-            self.supervisor.add("housekeeping", lambda: housekeeping_loop(self.ctx))  # type: ignore[arg-type]
+            ctx = self.ctx = ServerContext.build(config, store, self.clock, tls=tls)
+            self.links = wire_link_layer(ctx, self.supervisor)
+            self.supervisor.add("housekeeping", lambda: housekeeping_loop(ctx))
             await self._reconcile()
             if config.local_qpu:
-                self.local = await ensure_local(self.ctx)
-                setup = self.local
-                self.supervisor.add("local-driver", lambda: run_local_driver(self.ctx, setup))  # type: ignore[arg-type]
-            self.app = create_app(self.ctx, lifespan=[self._lifespan])
+                setup = self.local = await ensure_local(ctx)
+                self.supervisor.add("local-driver", lambda: run_local_driver(ctx, setup))
+            self.app = create_app(ctx, lifespan=[self._lifespan])
         except BaseException:
             await self._stack.aclose()
             self._release_lock()

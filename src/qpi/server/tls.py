@@ -10,8 +10,10 @@
 * The **server certificate** (``--tls-cert-file`` / ``--tls-key-file``) is reissued with a fresh P-256 key
   when it is missing, unreadable, expired or within 2 days of expiry, not signed by the CA, missing a
   required SAN, or not matching its key. It is never a reason to refuse to start.
-* :func:`sign_client_csr` turns a driver's CSR into its client certificate (CN ``<driver_id>/<session>``,
-  EKU clientAuth only).
+* :func:`sign_client_csr` (in :mod:`qpi.server.csr`, re-exported here) turns a driver's CSR into its client
+  certificate (CN ``<driver_id>/<session>``, EKU clientAuth only).
+
+Certificates are built and checked with the helpers of :mod:`qpi.server.certificates`.
 
 Writes are atomic (temporary file + rename); key files get mode 0600, certificates 0644. Every function
 takes ``now`` (timezone-aware), so the lifecycle is tested with plain values.
@@ -19,21 +21,30 @@ takes ``now`` (timezone-aware), so the lifecycle is tested with plain values.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeAlias
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from qpi.errors import BadRequestError, ConfigError, InvalidInputError
+from qpi.errors import ConfigError
 from qpi.protocol.certs import MAX_CN_LENGTH, ca_fingerprint, write_file_atomic
+from qpi.server.certificates import (
+    CAKey,
+    cert_sans,
+    check_aware,
+    issue_certificate,
+    public_der,
+    san_value,
+    signed_by,
+    to_pem,
+)
+from qpi.server.csr import sign_client_csr
 
 __all__ = [
     "CA_VALIDITY",
@@ -55,19 +66,8 @@ CA_VALIDITY = timedelta(days=3650)
 CA_WARNING_BEFORE = timedelta(days=30)
 SERVER_CERT_VALIDITY = timedelta(days=7)
 SERVER_CERT_RENEW_BEFORE = timedelta(days=2)
-#: Certificates start this long before ``now``, so a peer whose clock is a little behind accepts them.
-CLOCK_SKEW = timedelta(minutes=5)
 #: SANs every server certificate carries (``config.md`` §2.1), besides ``--ip-addr`` and ``--domain``.
 DEFAULT_SANS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
-
-CAKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-_PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-_SanValue: TypeAlias = str | ipaddress.IPv4Address | ipaddress.IPv6Address
-_IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
-_KEY_USAGES = (
-    *("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement"),
-    *("key_cert_sign", "crl_sign", "encipher_only", "decipher_only"),
-)
 
 
 @dataclass(frozen=True)
@@ -109,101 +109,12 @@ class TlsMaterial:
         return self.paths.key
 
 
-# ------------------------------------------------------------------------------------------------- helpers
-
-
-def _check_aware(now: datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise InvalidInputError("now must be a timezone-aware datetime (use datetime.now(UTC))")
-
-
-def _san_value(text: str) -> _SanValue:
-    try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return text.strip().lower().rstrip(".")
+# ------------------------------------------------------------------------------------------------------ CA
 
 
 def _required_sans(sans: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    values = dict.fromkeys(_san_value(s) for s in (*DEFAULT_SANS, *sans) if s and s.strip())
+    values = dict.fromkeys(san_value(s) for s in (*DEFAULT_SANS, *sans) if s and s.strip())
     return tuple(str(v) for v in values)
-
-
-def _cert_sans(cert: x509.Certificate) -> set[_SanValue]:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return set()
-    found: set[_SanValue] = {name.lower().rstrip(".") for name in ext.get_values_for_type(x509.DNSName)}
-    found.update(ip for ip in ext.get_values_for_type(x509.IPAddress) if isinstance(ip, _IP_TYPES))
-    return found
-
-
-def _pem(obj: x509.Certificate | CAKey) -> str:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    pkcs8 = serialization.PrivateFormat.PKCS8
-    return obj.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()).decode("ascii")
-
-
-def _public_der(key: object) -> bytes:
-    if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return b""
-
-
-def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return cert.issuer == ca.subject
-
-
-def _issue(
-    cn: str,
-    public_key: _PublicKey,
-    *,
-    issuer: x509.Certificate | None,
-    signer: CAKey,
-    now: datetime,
-    not_after: datetime,
-    eku: x509.ObjectIdentifier | None,
-    sans: tuple[str, ...] = (),
-    subject: x509.Name | None = None,
-) -> x509.Certificate:
-    """One certificate: a CA when ``issuer`` is None (self-signed), else a leaf with ``eku``."""
-    subject = subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn[:MAX_CN_LENGTH])])
-    is_ca = issuer is None
-    usage = dict.fromkeys(_KEY_USAGES, False) | {"digital_signature": True, "key_cert_sign": is_ca, "crl_sign": is_ca}
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject if issuer is None else issuer.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=0 if is_ca else None), critical=True)
-        .add_extension(x509.KeyUsage(**usage), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-    if issuer is not None:
-        try:
-            ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-            aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-        except x509.ExtensionNotFound:
-            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key())
-        builder = builder.add_extension(aki, critical=False)
-    if eku is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
-    if sans:
-        names = [x509.DNSName(v) if isinstance(v, str) else x509.IPAddress(v) for v in map(_san_value, sans)]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(signer, hashes.SHA256())
-
-
-# ------------------------------------------------------------------------------------------------------ CA
 
 
 def _load_ca(paths: TlsPaths) -> tuple[x509.Certificate, CAKey] | None:
@@ -226,7 +137,7 @@ def _load_ca(paths: TlsPaths) -> tuple[x509.Certificate, CAKey] | None:
         raise ConfigError(f"cannot read the CA key {paths.ca_key} (unencrypted PEM expected): {exc}") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ConfigError(f"the CA key {paths.ca_key} must be an EC or RSA key")
-    if _public_der(key.public_key()) != _public_der(ca_cert.public_key()):
+    if public_der(key.public_key()) != public_der(ca_cert.public_key()):
         raise ConfigError(f"the CA key {paths.ca_key} does not belong to the CA certificate {paths.ca_cert}")
     return ca_cert, key
 
@@ -238,14 +149,14 @@ def _create_ca(paths: TlsPaths, now: datetime) -> tuple[x509.Certificate, CAKey]
     name = x509.Name(
         [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "QPI"), x509.NameAttribute(NameOID.COMMON_NAME, unique)]
     )
-    cert = _issue(
+    cert = issue_certificate(
         unique, key.public_key(), issuer=None, signer=key, now=now, not_after=now + CA_VALIDITY, eku=None, subject=name
     )
     # Key first: a crash in between leaves "key without certificate", which is refused loudly, never a
     # certificate whose key is lost.
-    write_file_atomic(paths.ca_key, _pem(key).encode("ascii"), mode=0o600)
-    write_file_atomic(paths.ca_cert, _pem(cert).encode("ascii"), mode=0o644)
-    logger.info("created a new root CA in %s (fingerprint %s)", paths.ca_cert, ca_fingerprint(_pem(cert)))
+    write_file_atomic(paths.ca_key, to_pem(key).encode("ascii"), mode=0o600)
+    write_file_atomic(paths.ca_cert, to_pem(cert).encode("ascii"), mode=0o644)
+    logger.info("created a new root CA in %s (fingerprint %s)", paths.ca_cert, ca_fingerprint(to_pem(cert)))
     return cert, key
 
 
@@ -261,17 +172,17 @@ def _server_cert_problem(
     """Why the server certificate must be reissued, or ``None`` when it is fine."""
     if isinstance(found, str):
         return found
-    cert, _, _, key_public_der = found
+    cert, _, _, keypublic_der = found
     if now >= cert.not_valid_after_utc:
         return "expired"
     if now >= cert.not_valid_after_utc - SERVER_CERT_RENEW_BEFORE:
         return "within 2 days of expiry"
-    if not _signed_by(cert, ca):
+    if not signed_by(cert, ca):
         return "not signed by the CA"
-    missing = {_san_value(s) for s in required} - _cert_sans(cert)
+    missing = {san_value(s) for s in required} - cert_sans(cert)
     if missing:
         return "missing SAN " + ", ".join(sorted(str(m) for m in missing))
-    if _public_der(cert.public_key()) != key_public_der:
+    if public_der(cert.public_key()) != keypublic_der:
         return "not matching its key"
     return None
 
@@ -289,7 +200,7 @@ def _read_server_cert(paths: TlsPaths) -> tuple[x509.Certificate, str, str, byte
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return "unreadable"
-    return cert, cert_pem.decode("ascii"), key_pem.decode("ascii"), _public_der(key.public_key())
+    return cert, cert_pem.decode("ascii"), key_pem.decode("ascii"), public_der(key.public_key())
 
 
 # -------------------------------------------------------------------------------------------- public API
@@ -303,7 +214,7 @@ def ensure_tls(paths: TlsPaths, *, sans: list[str], now: datetime, common_name: 
     when it is set), else ``localhost``. Raises :class:`ConfigError` when only one of the two CA files
     exists or the CA cannot be read; the server certificate never raises: a new one replaces a bad one.
     """
-    _check_aware(now)
+    check_aware(now)
     ca_cert, ca_key = _load_ca(paths) or _create_ca(paths, now)
     required = _required_sans(sans)
     cn = common_name or next((s.strip() for s in sans if s and s.strip()), "localhost")
@@ -317,7 +228,7 @@ def ensure_tls(paths: TlsPaths, *, sans: list[str], now: datetime, common_name: 
         key = ec.generate_private_key(ec.SECP256R1())
         # Not capped at the CA's expiry: a capped certificate would be "near expiry" at every check in the
         # CA's last days (a reload loop). Peers refuse an expired CA anyway (see ca_expiry_warning).
-        cert = _issue(
+        cert = issue_certificate(
             cn,
             key.public_key(),
             issuer=ca_cert,
@@ -327,13 +238,13 @@ def ensure_tls(paths: TlsPaths, *, sans: list[str], now: datetime, common_name: 
             eku=ExtendedKeyUsageOID.SERVER_AUTH,
             sans=required,
         )
-        cert_pem, key_pem = _pem(cert), _pem(key)
+        cert_pem, key_pem = to_pem(cert), to_pem(key)
         try:
             write_file_atomic(paths.key, key_pem.encode("ascii"), mode=0o600)
             write_file_atomic(paths.cert, cert_pem.encode("ascii"), mode=0o644)
         except OSError as exc:  # never a reason to refuse to start: the certificate lives on in memory
             logger.error("cannot write the server certificate to %s: %s; using it from memory", paths.cert, exc)
-    ca_pem = _pem(ca_cert)
+    ca_pem = to_pem(ca_cert)
     return TlsMaterial(
         paths=paths,
         ca_cert_pem=ca_pem,
@@ -342,7 +253,7 @@ def ensure_tls(paths: TlsPaths, *, sans: list[str], now: datetime, common_name: 
         cert_pem=cert_pem,
         key_pem=key_pem,
         cert_not_after=cert.not_valid_after_utc,
-        sans=tuple(sorted({str(v) for v in _cert_sans(cert)})),
+        sans=tuple(sorted({str(v) for v in cert_sans(cert)})),
         common_name=cn,
         ca_cert=ca_cert,
         ca_key=ca_key,
@@ -373,56 +284,3 @@ def ca_expiry_warning(material: TlsMaterial, now: datetime) -> str | None:
         f"the root CA {where} expires on {day} ({left.days} days left). QPI never replaces it on its own: "
         "plan a new CA and give every driver the new fingerprint."
     )
-
-
-def _csr_error(detail: str) -> BadRequestError:
-    return BadRequestError(detail, code="invalid_csr", field="csr")
-
-
-def _csr_public_key(csr_pem: str | bytes) -> _PublicKey:
-    """The CSR's public key after every check of ``api.md`` §2.5, else :class:`BadRequestError` invalid_csr."""
-    data = csr_pem.encode("utf-8", "replace") if isinstance(csr_pem, str) else csr_pem
-    try:
-        csr = x509.load_pem_x509_csr(data)
-        public_key = csr.public_key()
-        signature_ok = csr.is_signature_valid
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise _csr_error("csr is not a PEM PKCS#10 certificate signing request") from exc
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        if not isinstance(public_key.curve, ec.SECP256R1):
-            raise _csr_error(f"csr uses the EC curve {public_key.curve.name}; only P-256 (secp256r1) is accepted")
-    elif isinstance(public_key, rsa.RSAPublicKey):
-        if public_key.key_size < 2048:
-            raise _csr_error(f"csr has an RSA-{public_key.key_size} key; RSA keys need at least 2048 bits")
-    else:
-        raise _csr_error("csr key type is not accepted; use ECDSA P-256 or RSA ≥ 2048")
-    if not signature_ok:
-        raise _csr_error("csr signature is invalid")
-    return public_key
-
-
-def sign_client_csr(
-    material: TlsMaterial, csr_pem: str | bytes, *, cn: str, ttl_s: float, now: datetime
-) -> tuple[str, str, datetime]:
-    """Sign a driver's CSR: ``(certificate PEM, serial in hex, not_after)``.
-
-    Accepts ECDSA P-256 and RSA ≥ 2048 keys only; an unparsable PEM, a bad CSR signature or another key
-    type raises :class:`BadRequestError` with code ``invalid_csr``. The CSR's subject and extensions are
-    ignored: the certificate gets ``CN = cn`` (``<driver_id>/<session>``), EKU clientAuth only, a new random
-    serial, and is valid ``ttl_s`` seconds from ``now``.
-    """
-    _check_aware(now)
-    if not cn or len(cn) > MAX_CN_LENGTH:
-        raise InvalidInputError(f"a client certificate CN must be 1..{MAX_CN_LENGTH} characters, got {len(cn)}")
-    if ttl_s <= 0:
-        raise InvalidInputError("the client certificate validity must be positive")
-    cert = _issue(
-        cn,
-        _csr_public_key(csr_pem),
-        issuer=material.ca_cert,
-        signer=material.ca_key,
-        now=now,
-        not_after=now + timedelta(seconds=ttl_s),
-        eku=ExtendedKeyUsageOID.CLIENT_AUTH,
-    )
-    return _pem(cert), f"{cert.serial_number:x}", cert.not_valid_after_utc

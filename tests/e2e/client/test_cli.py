@@ -70,8 +70,18 @@ def test_login_writes_a_private_file_and_a_wrong_token_writes_nothing(shared: Sh
 def test_login_with_email_mints_a_token_and_logout_revokes_it(shared: Shared, tmp_path: Path) -> None:
     env = {"QPI_CONFIG_DIR": str(tmp_path / "cfg")}
     api(shared, "POST", "/api/admin/users", json={"email": "lin@example.org", "password": "a-long-password"})
-    done = cli(shared, "login", "--addr", shared.server.url, "--email", "lin@example.org", "--profile", "lin",
-               input="a-long-password\n", env=env)  # fmt: skip
+    done = cli(
+        shared,
+        "login",
+        "--addr",
+        shared.server.url,
+        "--email",
+        "lin@example.org",
+        "--profile",
+        "lin",
+        input="a-long-password\n",
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "as lin@example.org (profile lin)" in done.stdout
     text = (tmp_path / "cfg" / "config.toml").read_text()
@@ -191,8 +201,12 @@ def test_ctrl_c_while_waiting_exits_130_and_leaves_the_job(shared: Shared, tmp_p
     lines: list[str] = []
     with subprocess.Popen(
         qpi_command("submit", write(tmp_path, "bell.qasm", BELL), "--qpu", shared.driverless),
-        cwd=tmp_path, env=shared.server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) as proc:  # fmt: skip
+        cwd=tmp_path,
+        env=shared.server.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
         reader.start()
         try:
@@ -229,8 +243,12 @@ def test_cancel_twice_finished_and_unknown(shared: Shared, tmp_path: Path) -> No
 
 
 def test_jobs_list_show_result(shared: Shared, tmp_path: Path) -> None:
-    two = write(tmp_path, "two.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg a[1];\ncreg b[2];\n'
-                "x q[0];\nx q[2];\nmeasure q[0] -> a[0];\nmeasure q[1] -> b[0];\nmeasure q[2] -> b[1];\n")  # fmt: skip
+    two = write(
+        tmp_path,
+        "two.qasm",
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg a[1];\ncreg b[2];\n'
+        "x q[0];\nx q[2];\nmeasure q[0] -> a[0];\nmeasure q[1] -> b[0];\nmeasure q[2] -> b[1];\n",
+    )
     job = json.loads(cli(shared, "submit", two, "--memory", "--shots", "20", "--name", "regs", "--json").stdout)
     listed = cli(shared, "jobs", "list", "--search", "regs")
     assert listed.returncode == 0 and job["id"] in listed.stdout and "CIRCUITS" in listed.stdout
@@ -337,8 +355,14 @@ def test_submit_no_wait_imports_neither_qiskit_nor_rich_nor_the_server(shared: S
 
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "qpi", "submit", "-", "--no-wait"],
-        input=BELL, cwd=tmp_path, env=shared.server.env, capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
+        input=BELL,
+        cwd=tmp_path,
+        env=shared.server.env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert JOB_ID.match(done.stdout.strip())
     modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}

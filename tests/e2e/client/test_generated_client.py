@@ -25,10 +25,21 @@ def generate(shared: Shared, tmp_path: Path) -> Any:
     assert schema.status_code == 200
     (tmp_path / "openapi.json").write_bytes(schema.content)
     done = subprocess.run(
-        [GENERATOR, "generate", "--path", str(tmp_path / "openapi.json"), "--output-path",
-         str(tmp_path / "qpi_generated"), "--meta", "none"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            GENERATOR,
+            "generate",
+            "--path",
+            str(tmp_path / "openapi.json"),
+            "--output-path",
+            str(tmp_path / "qpi_generated"),
+            "--meta",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     output = (done.stdout + done.stderr).splitlines()
     problems = [

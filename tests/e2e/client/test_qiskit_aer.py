@@ -83,13 +83,19 @@ def test_backend_target_transpile_and_several_circuits(provider: object, aer: Lo
     assert result.get_counts("zeros") == {"00": 300}
 
     again = subprocess.run(
-        [sys.executable, "-c",
-         "import json, sys\nfrom qpi.client.qiskit import QPIProvider\n"
-         "with QPIProvider() as p:\n    print(json.dumps(p.job(sys.argv[1]).result().get_counts()))",
-         job.job_id()],
+        [
+            sys.executable,
+            "-c",
+            "import json, sys\nfrom qpi.client.qiskit import QPIProvider\n"
+            "with QPIProvider() as p:\n    print(json.dumps(p.job(sys.argv[1]).result().get_counts()))",
+            job.job_id(),
+        ],
         env={**aer.env, "QPI_ADDR": aer.url, "QPI_API_TOKEN": aer.token},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == result.get_counts()
     assert job.cancel() is False  # already finished

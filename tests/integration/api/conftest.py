@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
+from support import Account, assert_error, assert_ledger_invariant, count_rows, create_qpu, store_account
+
 PASSWORD = "correct-horse-battery"
 
 BELL = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h q[0]; cx q[0],q[1]; measure q -> c;'
@@ -36,18 +38,6 @@ def password_hash() -> str:
     from argon2 import PasswordHasher
 
     return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    email: str
-    token: str
-    password: str = PASSWORD
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"X-API-Token": self.token}
 
 
 @dataclass(frozen=True)
@@ -81,15 +71,8 @@ class FakeClock:
 
 
 def error(r: httpx.Response, status: int, code: str, field: str | None = None) -> dict[str, Any]:
-    """Assert the one error shape (api.md §1.2) and return the body."""
-    assert r.status_code == status, (r.status_code, r.text)
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status, body
-    assert body["error"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"], body
-    if field is not None:
-        assert body.get("field") == field, body
-    return body
+    """Assert the one error shape (api.md §1.2) and return the body; ``field`` must be its ``field``."""
+    return assert_error(r, status, code, field=field)
 
 
 class Kit:
@@ -108,30 +91,16 @@ class Kit:
     # --- accounts -------------------------------------------------------------------------
 
     async def user(self, *, role: str = "user", seconds: float = 100.0, email: str | None = None) -> Account:
-        from qpi.server.auth.secrets import new_api_token, sha256_hex, token_prefix
-
         email = email or f"{role}-{secrets.token_hex(4)}@example.org"
-        now = self.ctx.clock.now_us()
-        row = await self.store.users.create(
+        return await store_account(
+            self.ctx,
             email=email,
             name=email.split("@")[0],
-            password_hash=password_hash(),
             role=role,
-            balance_ms=round(seconds * 1000),
-            now=now,
-            actor=None,
+            seconds=seconds,
+            password_hash=password_hash(),
+            password=PASSWORD,
         )
-        raw = new_api_token()
-        await self.store.credentials.create_token(
-            user_id=row.id,
-            name="test",
-            token_hash=sha256_hex(raw),
-            prefix=token_prefix(raw),
-            expires_at=None,
-            now=now,
-            max_tokens=None,
-        )
-        return Account(id=row.id, email=email, token=raw)
 
     async def session(self, account: Account) -> Session:
         """A signed-in session, made through the store (no password hashing)."""
@@ -154,10 +123,7 @@ class Kit:
     # --- resources through the API ----------------------------------------------------------
 
     async def qpu(self, admin: Account, name: str = "sim", **fields: Any) -> dict[str, Any]:
-        body = {"name": name, "num_qubits": 5, "with_driver": False, **fields}
-        r = await self.client.post("/api/op/qpus/create", json=body, headers=admin.headers)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
+        return await create_qpu(self.client, admin, {"name": name, "num_qubits": 5, "with_driver": False, **fields})
 
     async def submit(self, account: Account, body: dict[str, Any] | None = None, **fields: Any) -> httpx.Response:
         payload = body if body is not None else {"circuits": [{"circuit": BELL}], "qpu_target": "sim", **fields}
@@ -201,11 +167,19 @@ class Kit:
 
         raw_path, _, query = path.partition("?")
         scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-            "path": raw_path, "raw_path": raw_path.encode(), "query_string": query.encode(), "root_path": "",
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": raw_path,
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
             "headers": [(k.lower().encode(), v.encode()) for k, v in {"host": "testserver", **headers}.items()],
-            "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
-        }  # fmt: skip
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.server.app, scope, receive, send)
             with anyio.fail_after(10):
@@ -219,7 +193,7 @@ class Kit:
     # --- direct database access (state a test must set, counts it must check) ---------------
 
     async def count(self, table: str, where: str = "1 = 1", *args: Any) -> int:
-        return int(await self.store.db.fetchval(f"SELECT COUNT(*) AS c FROM {table} WHERE {where}", *args))
+        return await count_rows(self.store, table, where, *args)
 
     async def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         return list(await self.store.db.fetch(sql, *args))
@@ -261,9 +235,7 @@ class Kit:
 
     async def ledger_invariant(self) -> None:
         """For every user, balance == SUM(ledger amounts) (api.md §4)."""
-        balances = await self.store.ledger.balances()
-        sums = await self.store.ledger.sums()
-        assert {u: b for u, b in balances.items()} == {u: sums.get(u, 0) for u in balances}
+        await assert_ledger_invariant(self.store)
 
 
 @asynccontextmanager

@@ -112,8 +112,14 @@ async def test_metrics(sqlite_kit: Any) -> None:
     await kit.qpu(admin, "sim")
     r = await kit.client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    for name in ("qpi_http_requests_total", "qpi_jobs_submitted_total", "qpi_jobs_finished_total",
-                 "qpi_queue_depth", "qpi_dispatch_latency_seconds", "qpi_drivers_online"):
+    for name in (
+        "qpi_http_requests_total",
+        "qpi_jobs_submitted_total",
+        "qpi_jobs_finished_total",
+        "qpi_queue_depth",
+        "qpi_dispatch_latency_seconds",
+        "qpi_drivers_online",
+    ):
         assert name in r.text
     assert 'qpi_queue_depth{qpu="sim"} 0.0' in r.text
 

@@ -91,8 +91,11 @@ class World:
         body: dict[str, Any] = {"booked_by": self.alice.id, "qpu": "sim", **self.window()}
         if ongoing:  # on its own QPU, so ongoing bookings never overlap
             now = datetime.now(UTC)
-            body.update(qpu=await self.fresh_qpu(), start_time=(now - timedelta(minutes=1)).isoformat(),
-                        end_time=(now + timedelta(minutes=30)).isoformat())  # fmt: skip
+            body.update(
+                qpu=await self.fresh_qpu(),
+                start_time=(now - timedelta(minutes=1)).isoformat(),
+                end_time=(now + timedelta(minutes=30)).isoformat(),
+            )
         r = await self.kit.client.post("/api/bookings", json=body, headers=self.admin.headers)
         assert r.status_code == 201, r.text
         return str(r.json()["id"])

@@ -32,6 +32,7 @@ from qpi.protocol.messages import (
     encode,
 )
 from qpi.protocol.transport import LinkDialer
+from support import add_api_token
 
 BELL = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h q[0]; cx q[0],q[1]; measure q -> c;'
 
@@ -72,7 +73,12 @@ class Served:
         async with self.http() as c:
             return dict((await c.get(f"/api/jobs/{job_id}")).json())
 
-    async def wait_state(self, job_id: str, states: set[str], timeout: float = 20) -> dict[str, Any]:
+    async def wait_state(
+        self,
+        job_id: str,
+        states: set[str],
+        timeout: float = 20,  # noqa: ASYNC109 - a bounded-wait helper: the default bound keeps a test from hanging
+    ) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
             while True:
                 job = await self.job(job_id)
@@ -93,20 +99,45 @@ class ProtoDriver:
     inbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
     _pump: asyncio.Task[None] | None = None
 
-    async def connect(self, *, workers_ready: int = 1, held: list[HeldJob] | None = None,
-                      outbox: list[JobRef] | None = None) -> Welcome:
+    async def connect(
+        self, *, workers_ready: int = 1, held: list[HeldJob] | None = None, outbox: list[JobRef] | None = None
+    ) -> Welcome:
         self.material = await handshake(
-            addr=self.served.url, token=self.token, fingerprint=self.fingerprint, ca_file=self.tmp / "ca.pem",
-            key_file=self.tmp / "driver.key", instance_id=self.instance_id, executor="mock", workers=1,
-            name="proto", device=None,
+            addr=self.served.url,
+            token=self.token,
+            fingerprint=self.fingerprint,
+            ca_file=self.tmp / "ca.pem",
+            key_file=self.tmp / "driver.key",
+            instance_id=self.instance_id,
+            executor="mock",
+            workers=1,
+            name="proto",
+            device=None,
         )
         r = self.material.reply
-        self.link = LinkDialer(r.nng_host, r.nng_port, ca_pem=self.material.ca_pem, server_name=r.server_name,
-                               cert_pem=r.client_cert, key_pem=self.material.key_pem, recv_max_size=64 << 20)
+        self.link = LinkDialer(
+            r.nng_host,
+            r.nng_port,
+            ca_pem=self.material.ca_pem,
+            server_name=r.server_name,
+            cert_pem=r.client_cert,
+            key_pem=self.material.key_pem,
+            recv_max_size=64 << 20,
+        )
         await self.link.__aenter__()
         self._pump = asyncio.create_task(self._receive())
-        await self.send(Hello(payload=HelloBody(session=r.session, instance_id=self.instance_id, workers_total=1,
-                                                workers_ready=workers_ready, held=held or [], outbox=outbox or [])))
+        await self.send(
+            Hello(
+                payload=HelloBody(
+                    session=r.session,
+                    instance_id=self.instance_id,
+                    workers_total=1,
+                    workers_ready=workers_ready,
+                    held=held or [],
+                    outbox=outbox or [],
+                )
+            )
+        )
         return await self.expect(Welcome)  # type: ignore[no-any-return]
 
     async def _receive(self) -> None:
@@ -114,7 +145,7 @@ class ProtoDriver:
         while True:
             try:
                 data = await self.link.recv()
-            except Exception:  # noqa: BLE001 - the link closed
+            except Exception:
                 return
             await self.inbox.put(decode(data))
 
@@ -123,10 +154,11 @@ class ProtoDriver:
         await self.link.send(encode(message))
 
     async def heartbeat(self, held: list[HeldJob], workers_ready: int = 1, seq: int = 1) -> None:
-        await self.send(Heartbeat(payload=HeartbeatBody(seq=seq, workers_total=1, workers_ready=workers_ready,
-                                                        held=held)))
+        await self.send(
+            Heartbeat(payload=HeartbeatBody(seq=seq, workers_total=1, workers_ready=workers_ready, held=held))
+        )
 
-    async def expect(self, kind: type, timeout: float = 10) -> Any:
+    async def expect(self, kind: type, timeout: float = 10) -> Any:  # noqa: ASYNC109 - bounded-wait helper
         async with asyncio.timeout(timeout):
             while True:
                 message = await self.inbox.get()
@@ -144,29 +176,40 @@ class ProtoDriver:
 async def served(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> AsyncIterator[Served]:
     """``qpi serve`` in this event loop on free ports (HTTP and NNG), with a superuser token."""
     from conftest import serve_config  # the root conftest's loader helper
-
     from qpi.server.api.users import create_user
-    from qpi.server.auth.secrets import new_api_token, sha256_hex, token_prefix
     from qpi.server.runtime import Server
 
     port = free_port()
     nng = free_port()
     marker = request.node.get_closest_marker("serve_options")
     extra = dict(marker.kwargs) if marker else {}
-    config = serve_config(tmp_path / "data", database_url, server_port=str(port), port_range_start=str(nng),
-                          port_range_end=str(nng + 1), rate_limit="0", submit_rate_limit="0", heartbeat_interval="1s",
-                          host="127.0.0.1", **extra)
+    config = serve_config(
+        tmp_path / "data",
+        database_url,
+        server_port=str(port),
+        port_range_start=str(nng),
+        port_range_end=str(nng + 1),
+        rate_limit="0",
+        submit_rate_limit="0",
+        heartbeat_interval="1s",
+        host="127.0.0.1",
+        **extra,
+    )
     async with Server(config) as server:
         task = asyncio.create_task(server.serve())
         async with asyncio.timeout(20):
-            while not (server.uvicorn is not None and server.uvicorn.started):
+            while not (server.uvicorn is not None and server.uvicorn.started):  # noqa: ASYNC110 - uvicorn has only a flag
                 await asyncio.sleep(0.02)
-        user, _ = await create_user(server.ctx, email="admin@example.org", name="admin", password="password123",
-                                    role="superuser", qpu_seconds=0, actor=None)
-        raw = new_api_token()
-        await server.ctx.store.credentials.create_token(user_id=user.id, name="t", token_hash=sha256_hex(raw),
-                                                        prefix=token_prefix(raw), expires_at=None,
-                                                        now=server.ctx.clock.now_us(), max_tokens=None)
+        user, _ = await create_user(
+            server.ctx,
+            email="admin@example.org",
+            name="admin",
+            password="password123",
+            role="superuser",
+            qpu_seconds=0,
+            actor=None,
+        )
+        raw = await add_api_token(server.ctx, user.id, name="t")
         try:
             yield Served(url=f"http://127.0.0.1:{port}", server=server, admin_token=raw, tmp=tmp_path)
         finally:

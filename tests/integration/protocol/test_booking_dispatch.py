@@ -97,9 +97,15 @@ async def test_ledger_sums_to_every_balance_after_a_randomized_run(served, proto
         token = rng.choice(tokens)
         if action < 0.5:
             async with served.http(token) as c:
-                r = await c.post("/api/jobs", json={"circuits": [{"circuit": "OPENQASM 2.0; include \"qelib1.inc\"; "
-                                                                  "qreg q[1]; creg c[1]; measure q -> c;"}],
-                                                    "qpu_target": "sim"})
+                r = await c.post(
+                    "/api/jobs",
+                    json={
+                        "circuits": [
+                            {"circuit": 'OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; creg c[1]; measure q -> c;'}
+                        ],
+                        "qpu_target": "sim",
+                    },
+                )
                 assert r.status_code in (201, 403), r.text  # 403: the balance ran out
                 if r.status_code == 201:
                     pending.add(r.json()["id"])
@@ -108,16 +114,21 @@ async def test_ledger_sums_to_every_balance_after_a_randomized_run(served, proto
                 me = (await c.get("/api/auth/me")).json()
             async with served.http() as c:
                 op = rng.choice(["grant", "set"])
-                r = await c.post(f"/api/admin/users/{me['id']}/balance",
-                                 json={"op": op, "seconds": rng.choice([0, 1, 2.5, 10]) if op == "set" else 3})
+                r = await c.post(
+                    f"/api/admin/users/{me['id']}/balance",
+                    json={"op": op, "seconds": rng.choice([0, 1, 2.5, 10]) if op == "set" else 3},
+                )
                 assert r.status_code in (200, 400), r.text
         else:
             try:
                 dispatch = await driver.expect(JobDispatch, timeout=0.5)
             except TimeoutError:
                 continue
-            await driver.send(JobResult(payload=result_body(dispatch.payload.job_id, dispatch.payload.attempt,
-                                                            billable=rng.random() * 2)))
+            await driver.send(
+                JobResult(
+                    payload=result_body(dispatch.payload.job_id, dispatch.payload.attempt, billable=rng.random() * 2)
+                )
+            )
             await driver.expect(ResultAck)
         _ = step
     sums = await served.ctx.store.ledger.sums()

@@ -20,6 +20,7 @@ from qpi.protocol.messages import (
     ResultAck,
     utcnow,
 )
+from support import add_api_token
 
 from .test_fencing import result_body
 
@@ -41,12 +42,20 @@ async def frames(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
             frame[key] = json.loads(value) if key == "data" else value
 
 
-async def collect(served, token: str, until: set[str], *, params: dict[str, str] | None = None,
-                  headers: dict[str, str] | None = None, timeout: float = 15) -> list[dict[str, Any]]:
+async def collect(
+    served,
+    token: str,
+    until: set[str],
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 15,  # noqa: ASYNC109 - also the HTTP client's timeout; bounds the whole collection
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=served.url, timeout=timeout) as c, \
-            c.stream("GET", "/api/events/stream", params=params,
-                     headers={"X-API-Token": token, **(headers or {})}) as r:  # fmt: skip
+    async with (
+        httpx.AsyncClient(base_url=served.url, timeout=timeout) as c,
+        c.stream("GET", "/api/events/stream", params=params, headers={"X-API-Token": token, **(headers or {})}) as r,
+    ):
         assert r.status_code == 200, await r.aread()
         assert r.headers["content-type"].startswith("text/event-stream")
         async with asyncio.timeout(timeout):
@@ -59,16 +68,12 @@ async def collect(served, token: str, until: set[str], *, params: dict[str, str]
 
 async def user_token(served, email: str, seconds: float = 100) -> str:
     from qpi.server.api.users import create_user
-    from qpi.server.auth.secrets import new_api_token, sha256_hex, token_prefix
 
     ctx = served.ctx
-    user, _ = await create_user(ctx, email=email, name=email, password="password123", role="user",
-                                qpu_seconds=seconds, actor=None)
-    raw = new_api_token()
-    await ctx.store.credentials.create_token(user_id=user.id, name="t", token_hash=sha256_hex(raw),
-                                             prefix=token_prefix(raw), expires_at=None, now=ctx.clock.now_us(),
-                                             max_tokens=None)
-    return raw
+    user, _ = await create_user(
+        ctx, email=email, name=email, password="password123", role="user", qpu_seconds=seconds, actor=None
+    )
+    return await add_api_token(ctx, user.id, name="t")
 
 
 async def test_the_owner_sees_every_transition_in_order_and_others_do_not(served, proto) -> None:
@@ -145,14 +150,16 @@ async def test_the_charge_reaches_the_owner_as_a_ledger_entry(served, proto) -> 
 @pytest.mark.serve_options(sse_max_streams="1", sse_keepalive="1s")
 async def test_stream_limit_and_revocation(served, proto) -> None:
     alice = await user_token(served, "frank@example.org")
-    async with httpx.AsyncClient(base_url=served.url, timeout=15) as c:
-        async with c.stream("GET", "/api/events/stream", headers={"X-API-Token": alice}) as first:
-            assert first.status_code == 200
-            second = await c.get("/api/events/stream", headers={"X-API-Token": alice})
-            assert second.status_code == 429 and second.json()["error"] == "too_many_streams"
-            assert int(second.headers["retry-after"]) >= 1
-            token_id = (await c.get("/api/auth/me", headers={"X-API-Token": alice})).json()["token_id"]
-            assert (await c.delete(f"/api/tokens/{token_id}", headers={"X-API-Token": alice})).status_code == 200
-            async with asyncio.timeout(10):
-                lines = [line async for line in first.aiter_lines()]  # the server closes the stream
-            assert lines is not None  # reaching here means the stream ended after the token was deleted
+    async with (
+        httpx.AsyncClient(base_url=served.url, timeout=15) as c,
+        c.stream("GET", "/api/events/stream", headers={"X-API-Token": alice}) as first,
+    ):
+        assert first.status_code == 200
+        second = await c.get("/api/events/stream", headers={"X-API-Token": alice})
+        assert second.status_code == 429 and second.json()["error"] == "too_many_streams"
+        assert int(second.headers["retry-after"]) >= 1
+        token_id = (await c.get("/api/auth/me", headers={"X-API-Token": alice})).json()["token_id"]
+        assert (await c.delete(f"/api/tokens/{token_id}", headers={"X-API-Token": alice})).status_code == 200
+        async with asyncio.timeout(10):
+            lines = [line async for line in first.aiter_lines()]  # the server closes the stream
+        assert lines is not None  # reaching here means the stream ended after the token was deleted

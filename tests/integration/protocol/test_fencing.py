@@ -37,15 +37,34 @@ pytestmark = pytest.mark.anyio
 
 
 def result_body(job_id: str, attempt: int, *, status: str = "completed", billable: float = 0.25) -> JobResultBody:
-    header = ExperimentHeader(name="bell", n_qubits=2, memory_slots=2, creg_sizes=[("c", 2)], qreg_sizes=[("q", 2)],
-                              clbit_labels=[("c", 0), ("c", 1)], qubit_labels=[("q", 0), ("q", 1)],
-                              metadata=ExperimentMetadata(circuit_index=0))
-    doc = ResultDoc(backend_name="mock", backend_version="0", qobj_id=job_id, job_id=job_id, success=True, shots=10,
-                    results=[ExperimentResult(shots=10, success=True, header=header,
-                                              data=ExperimentData(counts={"00": 6, "11": 4}))])
-    return JobResultBody(job_id=job_id, attempt=attempt, status=status,  # type: ignore[arg-type]
-                         timings=JobTimings(billable_s=billable, total_s=billable),
-                         result=doc if status == "completed" else None)
+    header = ExperimentHeader(
+        name="bell",
+        n_qubits=2,
+        memory_slots=2,
+        creg_sizes=[("c", 2)],
+        qreg_sizes=[("q", 2)],
+        clbit_labels=[("c", 0), ("c", 1)],
+        qubit_labels=[("q", 0), ("q", 1)],
+        metadata=ExperimentMetadata(circuit_index=0),
+    )
+    doc = ResultDoc(
+        backend_name="mock",
+        backend_version="0",
+        qobj_id=job_id,
+        job_id=job_id,
+        success=True,
+        shots=10,
+        results=[
+            ExperimentResult(shots=10, success=True, header=header, data=ExperimentData(counts={"00": 6, "11": 4}))
+        ],
+    )
+    return JobResultBody(
+        job_id=job_id,
+        attempt=attempt,
+        status=status,  # type: ignore[arg-type]
+        timings=JobTimings(billable_s=billable, total_s=billable),
+        result=doc if status == "completed" else None,
+    )
 
 
 async def usage_entries(served, job_id: str) -> list[dict]:
@@ -168,18 +187,31 @@ async def test_only_the_current_session_certificate_attaches(served, proto, tmp_
     assert old is not None
     # a dialer without a client certificate is refused by the TLS handshake
     with pytest.raises(LinkError):
-        async with LinkDialer(old.reply.nng_host, old.reply.nng_port, ca_pem=old.ca_pem,
-                              server_name=old.reply.server_name, cert_pem=None, key_pem=None, recv_max_size=1 << 20,
-                              dial_timeout=5):
+        async with LinkDialer(
+            old.reply.nng_host,
+            old.reply.nng_port,
+            ca_pem=old.ca_pem,
+            server_name=old.reply.server_name,
+            cert_pem=None,
+            key_pem=None,
+            recv_max_size=1 << 20,
+            dial_timeout=5,
+        ):
             pass
     # reconnecting (same instance) moves the driver to a new session: the old certificate stops attaching
     await driver.close()
     second = type(driver)(served, driver.token, driver.fingerprint, tmp_path, instance_id=driver.instance_id)
     await second.connect()
     try:
-        stale = LinkDialer(old.reply.nng_host, old.reply.nng_port, ca_pem=old.ca_pem,
-                           server_name=old.reply.server_name, cert_pem=old.reply.client_cert, key_pem=old.key_pem,
-                           recv_max_size=1 << 20)
+        stale = LinkDialer(
+            old.reply.nng_host,
+            old.reply.nng_port,
+            ca_pem=old.ca_pem,
+            server_name=old.reply.server_name,
+            cert_pem=old.reply.client_cert,
+            key_pem=old.key_pem,
+            recv_max_size=1 << 20,
+        )
         await stale.__aenter__()
         try:
             await stale.wait_detached(timeout=5)  # refused by the CN check (or Pair0 busy), never usable
@@ -195,9 +227,16 @@ async def test_unknown_messages_keep_the_link_up(served, proto) -> None:
     await driver.connect()
     assert driver.link is not None
     await driver.link.send(msgspec.msgpack.encode({"type": "FromTheFuture", "id": "x", "driver": "", "payload": {}}))
-    await driver.link.send(msgspec.msgpack.encode(
-        {"type": "Heartbeat", "id": "y", "driver": "", "payload": {"seq": 3, "new_field": 1, "workers_ready": 1,
-                                                                    "workers_total": 1}}))
+    await driver.link.send(
+        msgspec.msgpack.encode(
+            {
+                "type": "Heartbeat",
+                "id": "y",
+                "driver": "",
+                "payload": {"seq": 3, "new_field": 1, "workers_ready": 1, "workers_total": 1},
+            }
+        )
+    )
     job = await served.submit("sim")
     dispatch = await driver.expect(JobDispatch)
     assert dispatch.payload.job_id == job["id"]

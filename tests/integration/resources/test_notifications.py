@@ -36,9 +36,17 @@ async def test_broadcast_and_targets(res: Any) -> None:
     assert r.headers["X-Total-Count"] == "2"
     for item in r.json():
         assert set(item) == {
-            "id", "title", "description", "severity", "broadcast", "start_time", "end_time", "dismissed",
-            "created", "updated",
-        }  # fmt: skip
+            "id",
+            "title",
+            "description",
+            "severity",
+            "broadcast",
+            "start_time",
+            "end_time",
+            "dismissed",
+            "created",
+            "updated",
+        }
     assert await titles(res, alice) == ["for two", "maintenance"]
     assert await titles(res, bob) == ["for two", "maintenance"]
     assert await titles(res, carol) == ["maintenance"]

@@ -26,27 +26,73 @@ SETTINGS = SchedulerSettings.from_seconds(heartbeat_interval=5)
 def attached(snap: QpuSnapshot, *, capacity: int = 1000) -> QpuSnapshot:
     """Every driver of the QPU attached to this claimer, online, with plenty of free workers."""
     now = datetime.now(UTC)
-    drivers = tuple(DriverState(id=d.id, role="process", enabled=True, link_state="online", attached=True,
-                                last_seen=now, workers_ready=capacity, open_leases=d.open_leases)
-                    for d in snap.drivers)  # fmt: skip
+    drivers = tuple(
+        DriverState(
+            id=d.id,
+            role="process",
+            enabled=True,
+            link_state="online",
+            attached=True,
+            last_seen=now,
+            workers_ready=capacity,
+            open_leases=d.open_leases,
+        )
+        for d in snap.drivers
+    )
     return msgspec.structs.replace(snap, drivers=drivers)
 
 
 async def seed(store: Store, jobs: int) -> tuple[str, str, str, list[str]]:
     now = int(datetime.now(UTC).timestamp() * 1e6)
-    user = await store.users.create(email=f"u{new_id()}@x.org", name="u", password_hash=None, role="user",
-                                    balance_ms=10**9, now=now, actor=None)
-    qpu = await store.qpus.create({"name": f"q{new_id()}", "description": "", "num_qubits": 5, "enabled": True,
-                                   "max_shots": 1000, "max_circuits": 10, "on_driver_loss": "auto",
-                                   "bookable": True, "max_concurrent": None}, now=now)
-    driver = await store.drivers.create(name="d", qpu_id=qpu.id, kind="mock", role="process", language="python",
-                                        events="[]", token_hash=new_id(), token_prefix="x", enabled=True, now=now)
+    user = await store.users.create(
+        email=f"u{new_id()}@x.org", name="u", password_hash=None, role="user", balance_ms=10**9, now=now, actor=None
+    )
+    qpu = await store.qpus.create(
+        {
+            "name": f"q{new_id()}",
+            "description": "",
+            "num_qubits": 5,
+            "enabled": True,
+            "max_shots": 1000,
+            "max_circuits": 10,
+            "on_driver_loss": "auto",
+            "bookable": True,
+            "max_concurrent": None,
+        },
+        now=now,
+    )
+    driver = await store.drivers.create(
+        name="d",
+        qpu_id=qpu.id,
+        kind="mock",
+        role="process",
+        language="python",
+        events="[]",
+        token_hash=new_id(),
+        token_prefix="x",
+        enabled=True,
+        now=now,
+    )
     ids = []
     for _ in range(jobs):
         job_id = new_id()
-        await store.jobs.insert(NewJob(id=job_id, owner=user.id, qpu_id=qpu.id, qpu_name=qpu.name, qpu_auto=False,
-                                       name=None, payload_json=json_dumps({"id": job_id, "circuits": []}), shots=10,
-                                       num_circuits=1, meas_level=2, max_attempts=3), now=now, max_pending=None)
+        await store.jobs.insert(
+            NewJob(
+                id=job_id,
+                owner=user.id,
+                qpu_id=qpu.id,
+                qpu_name=qpu.name,
+                qpu_auto=False,
+                name=None,
+                payload_json=json_dumps({"id": job_id, "circuits": []}),
+                shots=10,
+                num_circuits=1,
+                meas_level=2,
+                max_attempts=3,
+            ),
+            now=now,
+            max_pending=None,
+        )
         ids.append(job_id)
     return user.id, qpu.id, driver.id, ids
 
@@ -81,8 +127,9 @@ async def test_two_claimers_never_claim_the_same_job(stores: tuple[Store, Store]
     await asyncio.gather(claim_all(one, qpu_id, a), claim_all(two, qpu_id, b))
     assert len(a) + len(b) == n
     assert sorted(a + b) == sorted(ids)  # each job exactly once
-    rows = await one.db.fetch("SELECT attempt, COUNT(*) AS c FROM quantum_jobs WHERE qpu_id = {} GROUP BY attempt",
-                              qpu_id)
+    rows = await one.db.fetch(
+        "SELECT attempt, COUNT(*) AS c FROM quantum_jobs WHERE qpu_id = {} GROUP BY attempt", qpu_id
+    )
     assert [(r["attempt"], r["c"]) for r in rows] == [(1, n)]
 
 
@@ -101,8 +148,12 @@ async def test_cancel_racing_claim_ends_cancelled_or_dispatched_never_both(store
         return done
 
     cancelled_pending, _ = await asyncio.gather(cancel_all(), claim_all(one, qpu_id, claimed))
-    states = {r["id"]: r for r in await one.db.fetch(
-        "SELECT id, state, attempt, cancel_sent_at FROM quantum_jobs WHERE qpu_id = {}", qpu_id)}
+    states = {
+        r["id"]: r
+        for r in await one.db.fetch(
+            "SELECT id, state, attempt, cancel_sent_at FROM quantum_jobs WHERE qpu_id = {}", qpu_id
+        )
+    }
     for job_id in ids:
         row = states[job_id]
         assert row["state"] == "cancelled"  # every job was cancelled, before or after its claim

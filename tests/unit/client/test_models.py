@@ -10,33 +10,78 @@ import pytest
 from qpi.client.models import FINAL, Job, JobState, job_from_api, qpu_from_api, result_from_api
 
 JOB = {
-    "id": "j1", "name": "bell", "status": "pending", "state": "pending",
-    "qpu": {"id": "q1", "name": "sim"}, "qpu_auto": True, "owner": "u1",
-    "created": "2026-07-24T10:04:05.123Z", "submitted_at": "2026-07-24T10:04:05.123Z",
-    "dispatched_at": None, "started_at": None, "finished_at": None, "attempt": 0, "max_attempts": 3,
-    "shots": 1000, "num_circuits": 2, "meas_level": 2,
-    "queue": {"position": 3, "jobs_ahead": 2, "reason": "behind_jobs", "detail": {"jobs_ahead": 2},
-              "since": "2026-07-24T10:04:05.123Z"},
-    "failure_reason": None, "error": None, "duration": None, "qpu_seconds": 0.0, "tags": ["demo"],
-    "payload": {"circuits": [{"circuit": "…", "name": "a"}, {"circuit": "…", "name": "b"}],
-                "memory": True, "meas_return": "avg"},
-    "results": None, "a_field_from_the_future": {"x": 1},
-}  # fmt: skip
+    "id": "j1",
+    "name": "bell",
+    "status": "pending",
+    "state": "pending",
+    "qpu": {"id": "q1", "name": "sim"},
+    "qpu_auto": True,
+    "owner": "u1",
+    "created": "2026-07-24T10:04:05.123Z",
+    "submitted_at": "2026-07-24T10:04:05.123Z",
+    "dispatched_at": None,
+    "started_at": None,
+    "finished_at": None,
+    "attempt": 0,
+    "max_attempts": 3,
+    "shots": 1000,
+    "num_circuits": 2,
+    "meas_level": 2,
+    "queue": {
+        "position": 3,
+        "jobs_ahead": 2,
+        "reason": "behind_jobs",
+        "detail": {"jobs_ahead": 2},
+        "since": "2026-07-24T10:04:05.123Z",
+    },
+    "failure_reason": None,
+    "error": None,
+    "duration": None,
+    "qpu_seconds": 0.0,
+    "tags": ["demo"],
+    "payload": {
+        "circuits": [{"circuit": "…", "name": "a"}, {"circuit": "…", "name": "b"}],
+        "memory": True,
+        "meas_return": "avg",
+    },
+    "results": None,
+    "a_field_from_the_future": {"x": 1},
+}
 
 RESULT = {
-    "backend_name": "sim-1", "backend_version": "0.1.0", "qobj_id": "J1", "job_id": "J1",
-    "success": True, "status": "COMPLETED", "date": "2026-11-24T10:00:01.250Z", "shots": 100,
+    "backend_name": "sim-1",
+    "backend_version": "0.1.0",
+    "qobj_id": "J1",
+    "job_id": "J1",
+    "success": True,
+    "status": "COMPLETED",
+    "date": "2026-11-24T10:00:01.250Z",
+    "shots": 100,
     "timings": {"queued_s": 0.004, "execution_s": 0.009, "post_processing_s": 0.002},
-    "results": [{"shots": 100, "success": True, "status": "DONE", "meas_level": 2, "time_taken": 0.006,
-                 "header": {"name": "two", "n_qubits": 3, "memory_slots": 3,
-                            "creg_sizes": [["a", 1], ["b", 2]], "qreg_sizes": [["q", 3]],
-                            "clbit_labels": [["a", 0], ["b", 0], ["b", 1]],
-                            "qubit_labels": [["q", 0], ["q", 1], ["q", 2]],
-                            "metadata": {"circuit_index": 0}},
-                 "data": {"counts": {"101": 100}, "memory": ["101"] * 100}}],
-    "backend": "sim-1", "counts": {"101": 100},
+    "results": [
+        {
+            "shots": 100,
+            "success": True,
+            "status": "DONE",
+            "meas_level": 2,
+            "time_taken": 0.006,
+            "header": {
+                "name": "two",
+                "n_qubits": 3,
+                "memory_slots": 3,
+                "creg_sizes": [["a", 1], ["b", 2]],
+                "qreg_sizes": [["q", 3]],
+                "clbit_labels": [["a", 0], ["b", 0], ["b", 1]],
+                "qubit_labels": [["q", 0], ["q", 1], ["q", 2]],
+                "metadata": {"circuit_index": 0},
+            },
+            "data": {"counts": {"101": 100}, "memory": ["101"] * 100},
+        }
+    ],
+    "backend": "sim-1",
+    "counts": {"101": 100},
     "circuit_results": [{"name": "two", "shots": 100, "counts": {"101": 100}}],
-}  # fmt: skip
+}
 
 
 def test_job_decoding_renames_and_types() -> None:
@@ -59,9 +104,17 @@ def test_unknown_states_decode_as_unknown() -> None:
 
 def test_finished_job_carries_seconds_and_error() -> None:
     failed = job_from_api(
-        {**JOB, "state": "failed", "status": "failed", "queue": None, "duration": 0.25, "qpu_seconds": 0.25,
-         "failure_reason": "unsupported_feature", "error": {"code": "unsupported_feature", "message": "no if"}}
-    )  # fmt: skip
+        {
+            **JOB,
+            "state": "failed",
+            "status": "failed",
+            "queue": None,
+            "duration": 0.25,
+            "qpu_seconds": 0.25,
+            "failure_reason": "unsupported_feature",
+            "error": {"code": "unsupported_feature", "message": "no if"},
+        }
+    )
     assert failed.final and failed.queue is None
     assert (failed.execution_s, failed.charged_s, failed.error, failed.error_code) == (
         0.25,
@@ -96,22 +149,53 @@ def test_failed_result_document() -> None:
 
 def test_qpu_list_and_detail_objects() -> None:
     listed = qpu_from_api(
-        {"id": "q1", "name": "sim", "description": "", "status": "online", "enabled": True, "num_qubits": 5,
-         "executor": "mock", "drivers_online": 1, "queue": {"pending": 2, "running": 1},
-         "current_booking": {"id": "b1", "user_name": "ada", "start_time": "2026-07-24T10:00:00.000Z",
-                             "end_time": "2026-07-24T11:00:00.000Z", "mine": False},
-         "last_seen": None, "created": None, "updated": None}
-    )  # fmt: skip
+        {
+            "id": "q1",
+            "name": "sim",
+            "description": "",
+            "status": "online",
+            "enabled": True,
+            "num_qubits": 5,
+            "executor": "mock",
+            "drivers_online": 1,
+            "queue": {"pending": 2, "running": 1},
+            "current_booking": {
+                "id": "b1",
+                "user_name": "ada",
+                "start_time": "2026-07-24T10:00:00.000Z",
+                "end_time": "2026-07-24T11:00:00.000Z",
+                "mine": False,
+            },
+            "last_seen": None,
+            "created": None,
+            "updated": None,
+        }
+    )
     assert (listed.pending_jobs, listed.running_jobs, listed.online, listed.device) == (2, 1, True, None)
     assert listed.slot is not None and listed.slot.until == datetime(2026, 7, 24, 11, tzinfo=UTC)
     detail = qpu_from_api(
-        {**listed.to_dict(), "limits": {"max_shots": 1000, "max_circuits": 10, "job_timeout_s": None,
-                                        "max_attempts": None, "max_concurrent": 2},
-         "device_info": {"executor": "mock", "backend_name": "sim", "simulator": True, "num_qubits": 5,
-                         "basis_gates": ["cx", "rz"], "coupling_map": [[0, 1], [1, 2]],
-                         "instructions": [{"name": "cx", "qubits": [0, 1], "duration_s": 3e-7}],
-                         "unknown_key": 1, "reported_at": "2026-07-24T10:00:00.000Z"}}
-    )  # fmt: skip
+        {
+            **listed.to_dict(),
+            "limits": {
+                "max_shots": 1000,
+                "max_circuits": 10,
+                "job_timeout_s": None,
+                "max_attempts": None,
+                "max_concurrent": 2,
+            },
+            "device_info": {
+                "executor": "mock",
+                "backend_name": "sim",
+                "simulator": True,
+                "num_qubits": 5,
+                "basis_gates": ["cx", "rz"],
+                "coupling_map": [[0, 1], [1, 2]],
+                "instructions": [{"name": "cx", "qubits": [0, 1], "duration_s": 3e-7}],
+                "unknown_key": 1,
+                "reported_at": "2026-07-24T10:00:00.000Z",
+            },
+        }
+    )
     assert detail.max_shots == 1000 and detail.max_concurrent == 2
     assert detail.device is not None and detail.device.coupling_map == [(0, 1), (1, 2)]
     assert detail.device.instructions[0].duration_s == 3e-7

@@ -15,18 +15,38 @@ from qpi.client.models import result_from_api
 
 def experiment(name: str, counts: dict[str, int], creg_sizes: list[list[object]], **extra: object) -> dict[str, object]:
     width = sum(int(s) for _, s in creg_sizes)  # type: ignore[call-overload]
-    header = {"name": name, "n_qubits": width, "memory_slots": width, "creg_sizes": creg_sizes,
-              "metadata": {"circuit_index": 0}}  # fmt: skip
+    header = {
+        "name": name,
+        "n_qubits": width,
+        "memory_slots": width,
+        "creg_sizes": creg_sizes,
+        "metadata": {"circuit_index": 0},
+    }
     data: dict[str, object] = {"counts": counts}
     if "memory" in extra:
         data["memory"] = extra.pop("memory")
-    return {"shots": sum(counts.values()), "success": True, "status": "DONE", "meas_level": 2, "header": header,
-            "data": data, **extra}  # fmt: skip
+    return {
+        "shots": sum(counts.values()),
+        "success": True,
+        "status": "DONE",
+        "meas_level": 2,
+        "header": header,
+        "data": data,
+        **extra,
+    }
 
 
 def doc(*experiments: dict[str, object]) -> dict[str, object]:
-    return {"backend_name": "sim", "backend_version": "0.1.0", "job_id": "J", "qobj_id": "J", "success": True,
-            "status": "COMPLETED", "shots": 10, "results": list(experiments)}  # fmt: skip
+    return {
+        "backend_name": "sim",
+        "backend_version": "0.1.0",
+        "job_id": "J",
+        "qobj_id": "J",
+        "success": True,
+        "status": "COMPLETED",
+        "shots": 10,
+        "results": list(experiments),
+    }
 
 
 def test_leading_zeros_registers_and_memory() -> None:
@@ -72,8 +92,13 @@ def test_header_is_rebuilt_from_the_submitted_circuit_or_the_key_width() -> None
 
 
 def test_level_one_memory_stays_iq_pairs() -> None:
-    iq = {"shots": 2, "success": True, "meas_level": 1, "meas_return": "single",
-          "header": {"name": "iq", "memory_slots": 1, "creg_sizes": [["c", 1]]},
-          "data": {"memory": [[[0.5, -0.25]], [[1.0, 2.0]]]}}  # fmt: skip
+    iq = {
+        "shots": 2,
+        "success": True,
+        "meas_level": 1,
+        "meas_return": "single",
+        "header": {"name": "iq", "memory_slots": 1, "creg_sizes": [["c", 1]]},
+        "data": {"memory": [[[0.5, -0.25]], [[1.0, 2.0]]]},
+    }
     memory = result_from_api(doc(iq)).to_qiskit().get_memory(0)
     assert np.allclose(memory, np.array([[0.5 - 0.25j], [1.0 + 2.0j]]))

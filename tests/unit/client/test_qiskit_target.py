@@ -19,16 +19,21 @@ LINEAR = [[0, 1], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [3, 4], [4, 3]]
 
 def linear_device(**extra: object) -> DeviceInfo:
     doc = {
-        "executor": "qiskit_aer", "backend_name": "lin5", "simulator": True, "num_qubits": 5,
+        "executor": "qiskit_aer",
+        "backend_name": "lin5",
+        "simulator": True,
+        "num_qubits": 5,
         "basis_gates": ["rz", "sx", "x", "cx", "measure", "reset", "delay", "not_a_gate"],
         "coupling_map": LINEAR,
-        "instructions": [{"name": "cx", "qubits": [0, 1], "duration_s": 3.5e-7, "error": 0.01},
-                         {"name": "sx", "qubits": [2], "duration_s": 3.5e-8}],
-        "qubits": [{"t1_s": 1e-4, "t2_s": 8e-5, "frequency_hz": 5e9, "readout_error": 0.02,
-                    "readout_duration_s": 1e-6}] * 5,
+        "instructions": [
+            {"name": "cx", "qubits": [0, 1], "duration_s": 3.5e-7, "error": 0.01},
+            {"name": "sx", "qubits": [2], "duration_s": 3.5e-8},
+        ],
+        "qubits": [{"t1_s": 1e-4, "t2_s": 8e-5, "frequency_hz": 5e9, "readout_error": 0.02, "readout_duration_s": 1e-6}]
+        * 5,
         "dt": 1e-9,
         **extra,
-    }  # fmt: skip
+    }
     return msgspec.convert(doc, DeviceInfo)
 
 

@@ -26,9 +26,14 @@ from qpi.client.wait import poll_delays, wait_for_job
 def job_doc(state: str) -> dict[str, Any]:
     queue = {"position": 1, "jobs_ahead": 0, "reason": "dispatching", "since": "2026-07-24T10:00:00.000Z"}
     return {
-        "id": "j1", "state": state, "status": state, "qpu": {"id": "q", "name": "sim"},
-        "queue": queue if state == "pending" else None, "attempt": 1, "tags": [],
-    }  # fmt: skip
+        "id": "j1",
+        "state": state,
+        "status": state,
+        "qpu": {"id": "q", "name": "sim"},
+        "queue": queue if state == "pending" else None,
+        "attempt": 1,
+        "tags": [],
+    }
 
 
 def frame(event_id: int | None, kind: str, data: dict[str, Any]) -> bytes:

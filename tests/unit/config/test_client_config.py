@@ -55,21 +55,13 @@ def test_config_dir_per_platform(tmp_path: Path) -> None:
     home = Path("/home/ada")
     assert client_config_dir({}, platform="linux", home=home) == home / ".config" / "qpi"
     assert client_config_dir({"XDG_CONFIG_HOME": "/xdg"}, platform="linux", home=home) == Path("/xdg/qpi")
-    assert (
-        client_config_dir({"XDG_CONFIG_HOME": "rel"}, platform="linux", home=home) == home / ".config" / "qpi"
+    assert client_config_dir({"XDG_CONFIG_HOME": "rel"}, platform="linux", home=home) == home / ".config" / "qpi"
+    assert client_config_dir({}, platform="darwin", home=home) == home / "Library" / "Application Support" / "qpi"
+    assert client_config_dir({"APPDATA": "C:/Users/ada/AppData/Roaming"}, platform="win32", home=home) == Path(
+        "C:/Users/ada/AppData/Roaming/qpi"
     )
-    assert (
-        client_config_dir({}, platform="darwin", home=home)
-        == home / "Library" / "Application Support" / "qpi"
-    )
-    assert client_config_dir(
-        {"APPDATA": "C:/Users/ada/AppData/Roaming"}, platform="win32", home=home
-    ) == Path("C:/Users/ada/AppData/Roaming/qpi")
     assert client_config_dir({"QPI_CONFIG_DIR": "~/q"}, platform="darwin", home=home) == home / "q"
-    assert (
-        client_config_dir({"QPI_CONFIG_DIR": "rel"}, platform="linux", home=home, cwd=tmp_path)
-        == tmp_path / "rel"
-    )
+    assert client_config_dir({"QPI_CONFIG_DIR": "rel"}, platform="linux", home=home, cwd=tmp_path) == tmp_path / "rel"
 
 
 # --- resolution -----------------------------------------------------------------------------
@@ -107,18 +99,14 @@ def test_profile_from_file(tmp_path: Path) -> None:
 
 def test_resolution_order_argument_env_file_default(tmp_path: Path) -> None:
     write_profiles(tmp_path, PROFILES)
-    by_env = load(
-        tmp_path, env={"QPI_ADDR": "http://env:1", "QPI_API_TOKEN": "env_token", "QPI_TIMEOUT": "5"}
-    )
+    by_env = load(tmp_path, env={"QPI_ADDR": "http://env:1", "QPI_API_TOKEN": "env_token", "QPI_TIMEOUT": "5"})
     assert (by_env.config.addr, by_env.config.api_token, by_env.config.timeout) == (
         "http://env:1",
         "env_token",
         5.0,
     )
     assert by_env.sources["api_token"] == "env:QPI_API_TOKEN"
-    by_arg = load(
-        tmp_path, cli={"addr": "http://arg:2", "ca_file": "mine.pem"}, env={"QPI_ADDR": "http://env:1"}
-    )
+    by_arg = load(tmp_path, cli={"addr": "http://arg:2", "ca_file": "mine.pem"}, env={"QPI_ADDR": "http://env:1"})
     assert by_arg.config.addr == "http://arg:2"
     assert by_arg.config.ca_file == tmp_path / "mine.pem"  # relative to the working directory
     assert by_arg.sources["addr"] == "cli"
@@ -137,9 +125,7 @@ def test_missing_profile(tmp_path: Path) -> None:
     path = write_profiles(tmp_path, PROFILES)
     with pytest.raises(ConfigError) as info:
         load(tmp_path, cli={"profile": "prod"})
-    assert info.value.problems == [
-        f"--profile: profile 'prod' from cli is not in {path} (known: default, lab)"
-    ]
+    assert info.value.problems == [f"--profile: profile 'prod' from cli is not in {path} (known: default, lab)"]
     config, _ = load_client(
         {"profile": "prod"}, {"QPI_CONFIG_DIR": str(tmp_path / "cfg")}, cwd=tmp_path, require_profile=False
     )
@@ -162,8 +148,7 @@ def test_bad_values_in_client_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path)
     assert info.value.problems == [
-        f"--timeout: invalid value 'soon' from file:{path}: "
-        "expected a duration such as 250ms, 5s, 10m, 1h30m or 7d",
+        f"--timeout: invalid value 'soon' from file:{path}: expected a duration such as 250ms, 5s, 10m, 1h30m or 7d",
         f"--output: invalid value 'xml' from file:{path}: expected one of table, json",
     ]
 
@@ -214,9 +199,7 @@ def test_save_profile_creates_private_dir_and_file(tmp_path: Path) -> None:
 
 def test_save_profile_preserves_other_keys_and_profiles(tmp_path: Path) -> None:
     path = write_profiles(tmp_path, PROFILES + '\n[aliases]\nbell = "examples/bell.qasm"\n')
-    save_profile(
-        path, "local", {"addr": "http://127.0.0.1:9000", "api_token": 'tok"\\en'}, make_current=False
-    )
+    save_profile(path, "local", {"addr": "http://127.0.0.1:9000", "api_token": 'tok"\\en'}, make_current=False)
     save_profile(path, "lab", {"qpu": "fridge_1", "ca_file": None})
     data = tomllib.loads(path.read_text())
     assert data["profile"] == "lab"

@@ -121,8 +121,7 @@ def test_problems_exit_2_one_line_each(clean_env: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        f"error: unknown key 'workerz' in file:{clean_env / 'qpi-driver.config.yml'} "
-        "(did you mean 'workers'?)",
+        f"error: unknown key 'workerz' in file:{clean_env / 'qpi-driver.config.yml'} (did you mean 'workers'?)",
         "error: --reconnect-min: invalid value 'soon' from cli: "
         "expected a duration such as 250ms, 5s, 10m, 1h30m or 7d",
         "error: --token is required: give --token, set QPI_ACCESS_TOKEN or the file key token",

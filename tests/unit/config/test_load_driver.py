@@ -47,8 +47,7 @@ def test_defaults(tmp_path: Path) -> None:
 def test_required_options(tmp_path: Path) -> None:
     assert problems(tmp_path) == [
         "--token is required: give --token, set QPI_ACCESS_TOKEN or the file key token",
-        "--ca-fingerprint is required: give --ca-fingerprint, set QPI_CA_FINGERPRINT "
-        "or the file key ca_fingerprint",
+        "--ca-fingerprint is required: give --ca-fingerprint, set QPI_CA_FINGERPRINT or the file key ca_fingerprint",
     ]
 
 
@@ -116,9 +115,7 @@ def test_driver_config_file_variable(tmp_path: Path) -> None:
     assert loaded.config.key_file == tmp_path / "keys" / "k.pem"
     assert loaded.config.config_file == tmp_path / "d.toml"
     assert loaded.sources["config_file"] == "env:QPI_DRIVER_CONFIG_FILE"
-    (found,) = problems(
-        tmp_path, env={**REQUIRED, "QPI_CONFIG_FILE": "d.toml", "QPI_DRIVER_CONFIG_FILE": "x.yml"}
-    )
+    (found,) = problems(tmp_path, env={**REQUIRED, "QPI_CONFIG_FILE": "d.toml", "QPI_DRIVER_CONFIG_FILE": "x.yml"})
     assert found == f"--config-file: '{tmp_path / 'x.yml'}' from env:QPI_DRIVER_CONFIG_FILE does not exist"
 
 

@@ -160,8 +160,7 @@ def test_config_file_cannot_name_itself(tmp_path: Path) -> None:
 def test_both_spellings_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "qpi.config.yml").write_text("server_port: 1\nserverPort: 2\n")
     assert problems(tmp_path) == [
-        "--server-port: both 'server_port' and 'serverPort' are given in "
-        f"file:{tmp_path / 'qpi.config.yml'}; keep one"
+        f"--server-port: both 'server_port' and 'serverPort' are given in file:{tmp_path / 'qpi.config.yml'}; keep one"
     ]
 
 
@@ -199,9 +198,7 @@ def test_all_problems_are_collected(tmp_path: Path) -> None:
     assert any(p.startswith("unknown key 'bogus'") for p in found)
     assert "--server-port: invalid value '0' from env:QPI_SERVER_PORT: must be ≥ 1" in found
     assert any(p.startswith("--log-level: invalid value 'loud' from file:") for p in found)
-    assert any(
-        p.startswith("--on-driver-loss: invalid value 'panic' from env:QPI_ON_DRIVER_LOSS") for p in found
-    )
+    assert any(p.startswith("--on-driver-loss: invalid value 'panic' from env:QPI_ON_DRIVER_LOSS") for p in found)
     assert any(p.startswith("--max-body-size: invalid value 'lots' from cli") for p in found)
 
 
@@ -236,8 +233,7 @@ def test_not_yet_options_are_still_validated(tmp_path: Path) -> None:
     found = problems(tmp_path, cli={"https": "perhaps"})
     assert found[0].startswith("--https is not supported yet")
     assert (
-        found[1]
-        == "--https: invalid value 'perhaps' from cli: expected a boolean: true/false, yes/no, on/off or 1/0"
+        found[1] == "--https: invalid value 'perhaps' from cli: expected a boolean: true/false, yes/no, on/off or 1/0"
     )
 
 
@@ -270,9 +266,7 @@ def test_oauth2_providers_parse_and_merge_by_name(tmp_path: Path) -> None:
 
 def test_table_names_validated_and_distinct(tmp_path: Path) -> None:
     found = problems(tmp_path, cli={"jobs_collection": "Jobs"})
-    assert found == [
-        "--jobs-collection: invalid value 'Jobs' from cli: a table name must match [a-z_][a-z0-9_]{0,62}"
-    ]
+    assert found == ["--jobs-collection: invalid value 'Jobs' from cli: a table name must match [a-z_][a-z0-9_]{0,62}"]
     found = problems(tmp_path, env={"QPI_EVENTS_COLLECTION": "qpus"})
     assert found == [
         "--events-collection: table name 'qpus' (env:QPI_EVENTS_COLLECTION) is already used by "

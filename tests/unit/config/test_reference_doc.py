@@ -10,7 +10,9 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "configuration-reference.md
 
 
 def test_the_reference_matches_the_option_tables() -> None:
-    assert DOC.read_text() == render_reference(), "run: python -m qpi.config.reference > docs/configuration-reference.md"
+    assert DOC.read_text() == render_reference(), (
+        "run: python -m qpi.config.reference > docs/configuration-reference.md"
+    )
 
 
 def test_every_serve_option_is_documented_with_its_variable() -> None:

@@ -115,8 +115,7 @@ def test_help_text_shows_variables_and_defaults() -> None:
     specs = {s.key: s for s in (*DRIVER_OPTIONS, *SERVE_OPTIONS)}  # serve wins for shared keys
     driver = {s.key: s for s in DRIVER_OPTIONS}
     assert help_text(specs["server_port"]) == (
-        "Port of the HTTP server (API, dashboard, event streams, /metrics). "
-        "[env: QPI_SERVER_PORT; default: 8090]"
+        "Port of the HTTP server (API, dashboard, event streams, /metrics). [env: QPI_SERVER_PORT; default: 8090]"
     )
     assert help_text(specs["idle_threshold"]).endswith("[env: QPI_IDLE_THRESHOLD; default: 5s]")
     assert help_text(specs["events_retention"]).endswith("default: 30d]")
@@ -152,9 +151,7 @@ def test_click_glue_collects_only_given_options() -> None:
 def test_click_glue_passes_bad_values_to_the_loader() -> None:
     result = CliRunner().invoke(_probe(DRIVER_OPTIONS), ["-w", "many", "-o", "a=1", "-o", "b=2", "-e", "x"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == repr(
-        [("executor", "x"), ("options", ("a=1", "b=2")), ("workers", "many")]
-    )
+    assert result.stdout.strip() == repr([("executor", "x"), ("options", ("a=1", "b=2")), ("workers", "many")])
 
 
 def test_click_glue_subset_and_help() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qpi.driver.executors.hardware.experiments import expand_payload
+from qpi.driver.executors.expansion import expand_payload
 from qpi.errors import NoMeasurements, PayloadError, QasmParseError, TooManyQubits, UnsupportedFeature
 from qpi.protocol.payload import CircuitPayload, JobPayload
 

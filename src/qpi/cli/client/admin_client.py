@@ -93,12 +93,17 @@ def drivers_admin() -> None:
 def start_command(driver: NewDriver, addr: str) -> str:
     """The ready ``qpi driver start …`` command line for a new driver."""
     args = [
-        "--qpi-addr", driver.qpi_addr or addr,
-        "--token", driver.token,
-        "--ca-fingerprint", driver.ca_fingerprint or "",
-        "--name", driver.name,
-        "--executor", driver.kind,
-    ]  # fmt: skip
+        "--qpi-addr",
+        driver.qpi_addr or addr,
+        "--token",
+        driver.token,
+        "--ca-fingerprint",
+        driver.ca_fingerprint or "",
+        "--name",
+        driver.name,
+        "--executor",
+        driver.kind,
+    ]
     return "qpi driver start " + shlex.join(args)
 
 

@@ -134,9 +134,7 @@ class QPIJob(JobV1):  # type: ignore[misc]
             return False
         return self._job is not None and self._job.state is JobState.CANCELLED
 
-    def wait_for_final_state(  # type: ignore[override]
-        self, timeout: float | None = None, callback: Callable[..., Any] | None = None
-    ) -> None:
+    def wait_for_final_state(self, timeout: float | None = None, callback: Callable[..., Any] | None = None) -> None:
         """Wait (event stream, else polling); ``callback(job_id, status, job)`` on each change."""
 
         def report(job: Job) -> None:
@@ -150,7 +148,7 @@ class QPIJob(JobV1):  # type: ignore[misc]
         except WaitTimeoutError as exc:
             raise QPIWaitTimeoutError(str(exc), job=exc.job) from exc
 
-    def result(self, timeout: float | None = None) -> Result:  # type: ignore[override]
+    def result(self, timeout: float | None = None) -> Result:
         """The Qiskit ``Result`` (cached). Failed or cancelled jobs raise (QPI and Qiskit errors)."""
         if self._result is not None:
             return self._result

@@ -35,6 +35,11 @@ def _states(state: str | JobState | Sequence[str | JobState] | None) -> str | No
     return ",".join(JobState(v).value if isinstance(v, JobState) else str(v) for v in values) or None
 
 
+def _key(idempotency_key: str | None) -> str:
+    """The ``Idempotency-Key`` every retry of one call reuses: the caller's, else a fresh UUID4."""
+    return idempotency_key or str(uuid.uuid4())
+
+
 def _tags(tag: str | Sequence[str] | None) -> list[str]:
     if tag is None:
         return []
@@ -90,8 +95,7 @@ class AsyncJobs:
             body["tags"] = list(tags)
         if seed is not None:
             body["seed"] = seed
-        key = idempotency_key or str(uuid.uuid4())
-        return job_from_api(await self._api.post("/api/jobs", body, idempotency_key=key))
+        return job_from_api(await self._api.post("/api/jobs", body, idempotency_key=_key(idempotency_key)))
 
     async def get(self, job: str | Job) -> Job:
         """The job's current record (metadata; the result is read with :meth:`result`)."""
@@ -164,9 +168,8 @@ class AsyncJobs:
         Raises :class:`~qpi.client.errors.JobAlreadyFinishedError` if it completed or failed.
         """
         job_id = job_id_of(job)
-        key = idempotency_key or str(uuid.uuid4())
         try:
-            await self._api.post(f"/api/jobs/{quote(job_id)}/cancel", idempotency_key=key)
+            await self._api.post(f"/api/jobs/{quote(job_id)}/cancel", idempotency_key=_key(idempotency_key))
         except ConflictError as exc:
             if exc.code != "job_finished":
                 raise

@@ -212,7 +212,7 @@ class Executor(ABC):
         timer = self.__dict__.get("_timer")
         if timer is None:
             timer = self.__dict__["_timer"] = StageTimer()
-        return timer  # type: ignore[no-any-return]
+        return timer
 
     @property
     def _job_warnings(self) -> list[str]:

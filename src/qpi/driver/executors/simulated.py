@@ -17,7 +17,6 @@ import logging
 import time
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
@@ -27,9 +26,10 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 
 from qpi import qasm
 from qpi.driver.executors.base import CommonOptions, Executor
-from qpi.driver.executors.dataset import CircuitLayout, ExperimentRecord, build_dataset
-from qpi.driver.progress import report_progress
-from qpi.errors import ExecutionError, NoMeasurements, PayloadError, TooManyQubits, UnsupportedFeature
+from qpi.driver.executors.dataset import CircuitLayout, ExperimentRecord
+from qpi.driver.executors.expansion import Experiment, expand_payload
+from qpi.driver.executors.pipeline import run_experiments, warn_unused_options
+from qpi.errors import ExecutionError, UnsupportedFeature
 from qpi.protocol.payload import (
     CircuitPayload,
     DeviceInfo,
@@ -40,7 +40,6 @@ from qpi.protocol.payload import (
 
 if TYPE_CHECKING:
     import xarray as xr
-    from qiskit.circuit import QuantumCircuit
     from qiskit.providers import BackendV2
     from qiskit.transpiler import PassManager
 
@@ -69,17 +68,6 @@ class SimulatorOptions(CommonOptions, frozen=True, forbid_unknown_fields=True):
 
     seed_simulator: int | None = None
     optimization_level: Annotated[int, msgspec.Meta(ge=0, le=3)] = 1
-
-
-@dataclass(frozen=True)
-class _Experiment:
-    index: int
-    circuit_index: int
-    circuit: QuantumCircuit
-    name: str
-    shots: int
-    parameter_set: int | None
-    parameter_values: tuple[float, ...]
 
 
 def memory_to_bits(memory: Sequence[str], num_clbits: int) -> np.ndarray[Any, Any]:
@@ -153,80 +141,24 @@ class SimulatorExecutor(Executor):
         self._warn_ignored_fields(payload)
         seed = payload.seed if payload.seed is not None else self.options.seed_simulator
         experiments = self._expand(payload)
-        records = []
-        for experiment in experiments:
-            report_progress(experiment.index / len(experiments), "running")
-            records.append(self._run(experiment, payload, seed))
-        return build_dataset(
-            payload.id,
-            self.kind,
-            meas_level=payload.meas_level,
-            meas_return=payload.meas_return,
-            memory=payload.memory,
-            experiments=records,
-        )
+        return run_experiments(self, payload, experiments, lambda e: self._run(e, payload, seed))
 
     def _warn_ignored_fields(self, payload: JobPayload) -> None:
         if payload.acq_rotation is not None or payload.acq_threshold is not None or payload.acq_overrides:
             self.warn("acq_rotation, acq_threshold and acq_overrides have no effect on a simulator")
-        for key in sorted(payload.options):
-            self.warn(f"run option {key!r} is not used by the {self.kind} executor and was ignored")
+        warn_unused_options(self, payload)
 
-    def _expand(self, payload: JobPayload) -> list[_Experiment]:
-        max_shots = self.options.max_shots
-        if not 1 <= payload.shots <= max_shots:
-            raise PayloadError(f"shots must be between 1 and {max_shots}, not {payload.shots}")
-        if not payload.circuits:
-            raise PayloadError("the job has no circuits")
-        experiments: list[_Experiment] = []
-        for index, entry in enumerate(payload.circuits):
-            shots = entry.shots if entry.shots is not None else payload.shots
-            if not 1 <= shots <= max_shots:
-                raise PayloadError(
-                    f"circuits[{index}].shots must be between 1 and {max_shots}, not {shots}",
-                    circuit_index=index,
-                )
-            circuit = self._checked_circuit(index, entry)
-            name = entry.name or f"circuit-{index}"
-            for bound in qasm.bind_parameter_sets(circuit, entry.parameter_values, circuit_index=index, name=name):
-                experiments.append(
-                    _Experiment(
-                        index=len(experiments),
-                        circuit_index=index,
-                        circuit=bound.circuit,
-                        name=bound.circuit.name,
-                        shots=shots,
-                        parameter_set=bound.parameter_index,
-                        parameter_values=tuple(bound.parameter_values or ()),
-                    )
-                )
-        if len(experiments) > self.options.max_circuits:
-            raise PayloadError(
-                f"the job expands to {len(experiments)} experiments; at most {self.options.max_circuits} are accepted"
-            )
-        return experiments
+    def _expand(self, payload: JobPayload) -> list[Experiment]:
+        return expand_payload(
+            payload,
+            max_shots=self.options.max_shots,
+            max_circuits=self.options.max_circuits,
+            num_qubits=self.num_qubits,
+            executor=self.kind,
+            control_flow=self.supports_control_flow,
+        )
 
-    def _checked_circuit(self, index: int, entry: CircuitPayload) -> QuantumCircuit:
-        circuit = qasm.parse(entry.circuit, circuit_index=index)
-        if circuit.num_clbits == 0:
-            raise NoMeasurements(
-                f"circuit {index} has no classical bits, so there is nothing to measure into",
-                circuit_index=index,
-            )
-        if circuit.num_qubits > self.num_qubits:
-            raise TooManyQubits(
-                f"circuit {index} uses {circuit.num_qubits} qubits but this device has {self.num_qubits}",
-                circuit_index=index,
-            )
-        if not self.supports_control_flow and circuit.has_control_flow_op():
-            raise UnsupportedFeature(
-                f"circuit {index} uses classical control flow, which the {self.kind} executor does not "
-                "support; use qiskit_aer",
-                circuit_index=index,
-            )
-        return circuit
-
-    def _run(self, experiment: _Experiment, payload: JobPayload, seed: int | None) -> ExperimentRecord:
+    def _run(self, experiment: Experiment, payload: JobPayload, seed: int | None) -> ExperimentRecord:
         with self.stage("transpile"):
             executed = self.pass_manager.run(experiment.circuit)
         options: dict[str, Any] = {"shots": experiment.shots, "memory": True}

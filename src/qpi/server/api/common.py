@@ -166,6 +166,11 @@ def parse_sort(value: str | None, allowed: tuple[str, ...], default: str) -> lis
     return out
 
 
+def parse_list(query: Any, name: str) -> tuple[str, ...]:
+    """Every value of a repeatable, comma-separated query parameter (``tag=a,b&tag=c``), in order."""
+    return tuple(item for value in query.getall(name, []) for item in value.split(",") if item)
+
+
 def check_query(request: Request[Any, Any, State], allowed: set[str]) -> None:
     unknown = sorted(set(request.query_params) - allowed - {"page", "per_page", "skip", "limit", "sort"})
     if unknown:

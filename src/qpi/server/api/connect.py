@@ -105,8 +105,9 @@ async def connect(ctx: ServerContext, request: Request[Any, Any, State], data: C
     ip = _client_ip(request, ctx.config.trusted_proxies)
     wait = ctx.limits.connect.peek(ip)
     if wait > 0:
-        raise RateLimitedError("too many failed driver connects from this address", code="too_many_attempts",
-                               retry_after=wait)  # fmt: skip
+        raise RateLimitedError(
+            "too many failed driver connects from this address", code="too_many_attempts", retry_after=wait
+        )
     raw = data.token or data.access_token or ""
     driver = await ctx.store.drivers.by_token_hash(sha256_hex(raw)) if TOKEN_RE.match(raw) else None
     if driver is None:
@@ -114,8 +115,11 @@ async def connect(ctx: ServerContext, request: Request[Any, Any, State], data: C
         raise AuthenticationError("the driver token was rejected", code="invalid_token")
     if data.protocol not in SUPPORTED_PROTOCOLS:
         supported = ", ".join(str(p) for p in sorted(SUPPORTED_PROTOCOLS))
-        raise BadRequestError(f"protocol {data.protocol} is not served; this server speaks {supported}",
-                              code="unsupported_protocol", field="protocol")  # fmt: skip
+        raise BadRequestError(
+            f"protocol {data.protocol} is not served; this server speaks {supported}",
+            code="unsupported_protocol",
+            field="protocol",
+        )
     if not driver.enabled:
         raise PermissionDeniedError("this driver is disabled by an administrator", code="driver_disabled")
     if (data.role is not None and data.role != driver.role) or not _executor_matches(driver.kind, data.executor):
@@ -128,25 +132,37 @@ async def connect(ctx: ServerContext, request: Request[Any, Any, State], data: C
     if driver.instance_id and driver.instance_id != data.instance_id and links.live(driver.id, now_us):
         window = ctx.config.heartbeat_interval * ctx.config.heartbeat_misses
         raise ConflictError(
-            "another instance of this driver holds a live session", code="driver_already_connected",
+            "another instance of this driver holds a live session",
+            code="driver_already_connected",
             headers={"Retry-After": str(max(1, int(window)))},
-        )  # fmt: skip
+        )
     assert ctx.tls is not None
     session = driver.session + 1
     now = datetime.now(UTC)
-    cert_pem, serial, not_after = sign_client_csr(ctx.tls, data.csr, cn=f"{driver.id}/{session}",
-                                                  ttl_s=ctx.config.driver_cert_ttl, now=now)  # fmt: skip
+    cert_pem, serial, not_after = sign_client_csr(
+        ctx.tls, data.csr, cn=f"{driver.id}/{session}", ttl_s=ctx.config.driver_cert_ttl, now=now
+    )
     takeover = bool(driver.instance_id) and driver.instance_id != data.instance_id
     await ctx.store.drivers.update(
         driver.id,
-        {"session": session, "instance_id": data.instance_id, "status": "connecting", "connected_at": now_us,
-         "cert_serial": serial, "cert_expires_at": to_us(not_after), "reported_name": data.name,
-         "reported_host": data.host, "reported_version": data.version, "reported_executor": data.executor or "",
-         "reported_workers": data.workers},
+        {
+            "session": session,
+            "instance_id": data.instance_id,
+            "status": "connecting",
+            "connected_at": now_us,
+            "cert_serial": serial,
+            "cert_expires_at": to_us(not_after),
+            "reported_name": data.name,
+            "reported_host": data.host,
+            "reported_version": data.version,
+            "reported_executor": data.executor or "",
+            "reported_workers": data.workers,
+        },
         now=now_us,
-    )  # fmt: skip
-    link = await links.open(driver.id, driver.qpu_id, session, port_start=ctx.config.port_range_start,
-                            port_end=ctx.config.port_range_end)  # fmt: skip
+    )
+    link = await links.open(
+        driver.id, driver.qpu_id, session, port_start=ctx.config.port_range_start, port_end=ctx.config.port_range_end
+    )
     if takeover:
         link.takeover_session = session
     link.instance_id = data.instance_id
@@ -155,35 +171,64 @@ async def connect(ctx: ServerContext, request: Request[Any, Any, State], data: C
         await ctx.store.qpus.set_device_info(qpu.id, msgspec.json.encode(data.device).decode(), now=now_us)
     drivers = await ctx.store.drivers.for_qpu(qpu.id)
     qpu = await ctx.store.qpus.require(qpu.id)  # with the device info just stored
-    simulator = is_simulator_qpu([d.kind for d in drivers if d.role == "process"],
-                                 custom_reports_simulator=reports_simulator(qpu.device_info))
+    simulator = is_simulator_qpu(
+        [d.kind for d in drivers if d.role == "process"], custom_reports_simulator=reports_simulator(qpu.device_info)
+    )
     link.max_held_per_worker = prefetch_factor(simulator)
     interval = ctx.config.heartbeat_interval
     return ConnectOut(
-        status="success", driver_id=driver.id, qpu_id=qpu.id, qpu_name=qpu.name, session=session, protocol=1,
-        server_version=__version__, nng_host=ctx.config.ip_addr, nng_port=link.port, nng_in_port=link.port,
-        nng_out_port=link.port, server_name=ctx.config.ip_addr, tls_hash=ctx.tls.fingerprint, client_cert=cert_pem,
-        client_cert_expires_at=fmt_ts(to_us(not_after)), heartbeat_interval_s=interval,
-        heartbeat_misses=ctx.config.heartbeat_misses, hello_timeout_s=2 * interval, accept_timeout_s=2 * interval,
-        job_timeout_grace_s=ctx.config.job_timeout_grace, max_message_bytes=ctx.config.max_message_size,
+        status="success",
+        driver_id=driver.id,
+        qpu_id=qpu.id,
+        qpu_name=qpu.name,
+        session=session,
+        protocol=1,
+        server_version=__version__,
+        nng_host=ctx.config.ip_addr,
+        nng_port=link.port,
+        nng_in_port=link.port,
+        nng_out_port=link.port,
+        server_name=ctx.config.ip_addr,
+        tls_hash=ctx.tls.fingerprint,
+        client_cert=cert_pem,
+        client_cert_expires_at=fmt_ts(to_us(not_after)),
+        heartbeat_interval_s=interval,
+        heartbeat_misses=ctx.config.heartbeat_misses,
+        hello_timeout_s=2 * interval,
+        accept_timeout_s=2 * interval,
+        job_timeout_grace_s=ctx.config.job_timeout_grace,
+        max_message_bytes=ctx.config.max_message_size,
         event_rate_limit=ctx.config.event_rate_limit,
         max_attempts=qpu.max_attempts if qpu.max_attempts is not None else ctx.config.max_attempts,
         on_driver_loss=resolve_on_driver_loss(qpu.on_driver_loss, ctx.settings.on_driver_loss, simulator),
         max_held_per_worker=link.max_held_per_worker,
-        nng_command_port=link.port if alias else None, nng_result_port=link.port if alias else None,
-    )  # fmt: skip
+        nng_command_port=link.port if alias else None,
+        nng_result_port=link.port if alias else None,
+    )
 
 
-@post("/api/op/drivers/connect", operation_id="connectDriver", tags=["drivers"], status_code=200,
-      summary="A driver's handshake: CSR in, client certificate and link parameters out",
-      responses=errors(400, 403, 409, 503), security=[])  # fmt: skip
+@post(
+    "/api/op/drivers/connect",
+    operation_id="connectDriver",
+    tags=["drivers"],
+    status_code=200,
+    summary="A driver's handshake: CSR in, client certificate and link parameters out",
+    responses=errors(400, 403, 409, 503),
+    security=[],
+)
 async def connect_driver(request: Request[Any, Any, State], data: JSONBody[ConnectIn]) -> ConnectOut:
     return await connect(ctx_of(request), request, data, alias=False)
 
 
-@post("/api/op/qpus/connect", operation_id="connectQpu", tags=["drivers"], status_code=200,
-      summary="Alias of /api/op/drivers/connect for upstream drivers", responses=errors(400, 403, 409, 503),
-      security=[])  # fmt: skip
+@post(
+    "/api/op/qpus/connect",
+    operation_id="connectQpu",
+    tags=["drivers"],
+    status_code=200,
+    summary="Alias of /api/op/drivers/connect for upstream drivers",
+    responses=errors(400, 403, 409, 503),
+    security=[],
+)
 async def connect_qpu(request: Request[Any, Any, State], data: JSONBody[ConnectIn]) -> ConnectOut:
     return await connect(ctx_of(request), request, data, alias=True)
 

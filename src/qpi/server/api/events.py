@@ -18,6 +18,7 @@ from qpi.server.api.common import (
     ctx_of,
     fmt_ts,
     page_headers,
+    parse_list,
     parse_page,
     parse_sort,
     parse_ts,
@@ -47,17 +48,31 @@ class EventOut(msgspec.Struct):
 
 
 def event_json(row: EventRow) -> EventOut:
-    return EventOut(id=row.id, ts=fmt_ts(row.ts), type=row.type, source=row.source, qpu=row.qpu, driver=row.driver,
-                    job=row.job, user=row.user_id, data=json_loads(row.data) or {})  # fmt: skip
+    return EventOut(
+        id=row.id,
+        ts=fmt_ts(row.ts),
+        type=row.type,
+        source=row.source,
+        qpu=row.qpu,
+        driver=row.driver,
+        job=row.job,
+        user=row.user_id,
+        data=json_loads(row.data) or {},
+    )
 
 
 def _filter(q: Any) -> EventFilter:
-    types = tuple(t for v in q.getall("type", []) for t in v.split(",") if t)
+    types = parse_list(q, "type")
     return EventFilter(types=types, qpu=q.get("qpu"), driver=q.get("driver"), job=q.get("job"))
 
 
-@get("/api/events", operation_id="listEvents", tags=["events"], summary="Events visible to the caller",
-     responses=errors(400))  # fmt: skip
+@get(
+    "/api/events",
+    operation_id="listEvents",
+    tags=["events"],
+    summary="Events visible to the caller",
+    responses=errors(400),
+)
 async def list_events(request: Request[Any, Any, State]) -> Response[list[EventOut]]:
     principal = caller(request)
     ctx = ctx_of(request)
@@ -68,12 +83,19 @@ async def list_events(request: Request[Any, Any, State]) -> Response[list[EventO
     flt = _filter(q)
     after = _int(q.get("after_id"), "after_id")
     rows, total = await ctx.store.events.list(
-        viewer=principal.id, superuser=principal.is_superuser, types=list(flt.types) or None, qpu=flt.qpu,
-        driver=flt.driver, job=flt.job, after_id=after,
+        viewer=principal.id,
+        superuser=principal.is_superuser,
+        types=list(flt.types) or None,
+        qpu=flt.qpu,
+        driver=flt.driver,
+        job=flt.job,
+        after_id=after,
         since=parse_ts(q["since"], "since") if "since" in q else None,
         until=parse_ts(q["until"], "until") if "until" in q else None,
-        ascending=not sort[0][1], limit=page.limit, offset=page.offset,
-    )  # fmt: skip
+        ascending=not sort[0][1],
+        limit=page.limit,
+        offset=page.offset,
+    )
     return Response([event_json(r) for r in rows], headers=page_headers(request, page, total))
 
 
@@ -88,22 +110,40 @@ def _int(value: str | None, field: str) -> int | None:
 
 def _frame(row: EventRow | dict[str, Any]) -> bytes:
     if isinstance(row, dict):  # a live-only job.queue frame: no id line (never replayed)
-        body = {"id": None, "ts": None, "type": row["type"], "source": "server", "qpu": row.get("qpu"),
-                "driver": None, "job": row.get("job"), "user": row.get("user"), "data": row["data"]}  # fmt: skip
+        body = {
+            "id": None,
+            "ts": None,
+            "type": row["type"],
+            "source": "server",
+            "qpu": row.get("qpu"),
+            "driver": None,
+            "job": row.get("job"),
+            "user": row.get("user"),
+            "data": row["data"],
+        }
         return b"event: job.queue\ndata: " + msgspec.json.encode(body) + b"\n\n"
-    return (f"id: {row.id}\nevent: {row.type}\ndata: ".encode() + msgspec.json.encode(event_json(row)) + b"\n\n")
+    return f"id: {row.id}\nevent: {row.type}\ndata: ".encode() + msgspec.json.encode(event_json(row)) + b"\n\n"
 
 
-@get("/api/events/stream", operation_id="streamEvents", tags=["events"], media_type="text/event-stream",
-     summary="Live events (SSE), resumable with Last-Event-ID", responses=errors(400))  # fmt: skip
+@get(
+    "/api/events/stream",
+    operation_id="streamEvents",
+    tags=["events"],
+    media_type="text/event-stream",
+    summary="Live events (SSE), resumable with Last-Event-ID",
+    responses=errors(400),
+)
 async def stream_events(request: Request[Any, Any, State]) -> Stream:
     principal = caller(request)
     ctx = ctx_of(request)
     check_query(request, _FILTERS | {"last_event_id"})
     fanout: FanOut = ctx.extras["fanout"]  # type: ignore[assignment]
     if fanout.count_for(principal.id) >= ctx.config.sse_max_streams:
-        raise RateLimitedError(f"at most {ctx.config.sse_max_streams} event streams may be open at once",
-                               code="too_many_streams", retry_after=5)  # fmt: skip
+        raise RateLimitedError(
+            f"at most {ctx.config.sse_max_streams} event streams may be open at once",
+            code="too_many_streams",
+            retry_after=5,
+        )
     q = request.query_params
     resume = _int(request.headers.get("last-event-id") or q.get("last_event_id"), "last_event_id")
     sub = Subscriber(user_id=principal.id, superuser=principal.is_superuser, filter=_filter(q))
@@ -111,8 +151,11 @@ async def stream_events(request: Request[Any, Any, State]) -> Stream:
         sub.watched.add(sub.filter.job)
     else:
         pending, _ = await ctx.store.jobs.list(
-            JobFilter(owner=principal.id, states=("pending",)), full=False, limit=100, offset=0,
-        )  # fmt: skip
+            JobFilter(owner=principal.id, states=("pending",)),
+            full=False,
+            limit=100,
+            offset=0,
+        )
         sub.watched.update(j.id for j in pending)
     fanout.subscribe(sub)
 
@@ -123,10 +166,17 @@ async def stream_events(request: Request[Any, Any, State]) -> Stream:
             if resume is not None:
                 oldest = await ctx.store.events.oldest_id()
                 rows, total = await ctx.store.events.list(
-                    viewer=principal.id, superuser=principal.is_superuser, types=list(sub.filter.types) or None,
-                    qpu=sub.filter.qpu, driver=sub.filter.driver, job=sub.filter.job, after_id=resume,
-                    ascending=True, limit=_MAX_REPLAY, offset=0,
-                )  # fmt: skip
+                    viewer=principal.id,
+                    superuser=principal.is_superuser,
+                    types=list(sub.filter.types) or None,
+                    qpu=sub.filter.qpu,
+                    driver=sub.filter.driver,
+                    job=sub.filter.job,
+                    after_id=resume,
+                    ascending=True,
+                    limit=_MAX_REPLAY,
+                    offset=0,
+                )
                 if (oldest is not None and resume < oldest - 1) or total > _MAX_REPLAY:
                     yield b"event: stream.reset\ndata: " + msgspec.json.encode({"oldest_id": oldest}) + b"\n\n"
                 else:
@@ -153,12 +203,18 @@ async def stream_events(request: Request[Any, Any, State]) -> Stream:
         finally:
             fanout.unsubscribe(sub)
 
-    return Stream(frames(), media_type="text/event-stream",
-                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+    return Stream(
+        frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
-@get("/api/telemetry", operation_id="queryTelemetry", tags=["events"], summary="Telemetry series (superusers)",
-     responses=errors(400, 403))  # fmt: skip
+@get(
+    "/api/telemetry",
+    operation_id="queryTelemetry",
+    tags=["events"],
+    summary="Telemetry series (superusers)",
+    responses=errors(400, 403),
+)
 async def telemetry(request: Request[Any, Any, State]) -> list[dict[str, Any]]:
     require_superuser(request)
     ctx = ctx_of(request)
@@ -172,9 +228,17 @@ async def telemetry(request: Request[Any, Any, State]) -> list[dict[str, Any]]:
     if not 2 <= max_points <= 5000:
         raise BadRequestError("max_points must be between 2 and 5000", field="max_points")
     rows, _ = await ctx.store.events.list(
-        viewer=None, superuser=True, types=["telemetry.*"], qpu=q.get("qpu"), driver=q.get("driver"), since=since,
-        until=until, ascending=True, limit=200_000, offset=0,
-    )  # fmt: skip
+        viewer=None,
+        superuser=True,
+        types=["telemetry.*"],
+        qpu=q.get("qpu"),
+        driver=q.get("driver"),
+        since=since,
+        until=until,
+        ascending=True,
+        limit=200_000,
+        offset=0,
+    )
     series: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
     for row in rows:
         data = json_loads(row.data) or {}
@@ -185,8 +249,10 @@ async def telemetry(request: Request[Any, Any, State]) -> list[dict[str, Any]]:
             if value is None:
                 continue
             key = (row.qpu, row.driver, channel)
-            entry = series.setdefault(key, {"qpu": row.qpu, "driver": row.driver, "channel": channel,
-                                            "unit": reading.get("unit", ""), "raw": []})  # fmt: skip
+            entry = series.setdefault(
+                key,
+                {"qpu": row.qpu, "driver": row.driver, "channel": channel, "unit": reading.get("unit", ""), "raw": []},
+            )
             entry["raw"].append((row.ts, float(value)))
     out = []
     for entry in series.values():

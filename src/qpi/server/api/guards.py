@@ -15,6 +15,9 @@ import logging
 import re
 from typing import Any
 
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPReceiveMessage, Message, Receive, Scope, Send
+
 from qpi.errors import (
     APIError,
     BadRequestError,
@@ -24,7 +27,7 @@ from qpi.errors import (
     StoreError,
     UnavailableError,
 )
-from qpi.server.api.middleware import ASGIApp, Message, Receive, Scope, Send, error_response_parts
+from qpi.server.api.middleware import error_response_parts, send_error, send_response
 from qpi.server.auth.principal import Principal
 from qpi.server.context import ServerContext
 
@@ -42,7 +45,7 @@ class SubmitGuard:
         self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -80,14 +83,14 @@ class SubmitGuard:
                 if stored_key is not None:
                     status, _headers, payload = error_response_parts(error, request_id)
                     await self._finish(principal, stored_key, status, payload, "application/json")
-                await _send_error(send, error, request_id)
+                await send_error(send, error, request_id)
                 return
         except APIError as exc:
-            await _send_error(send, exc, request_id)
+            await send_error(send, exc, request_id)
             return
         except StoreError:
             logger.exception("request_id=%s database unavailable", request_id)
-            await _send_error(send, UnavailableError("the database is unavailable; retry shortly"), request_id)
+            await send_error(send, UnavailableError("the database is unavailable; retry shortly"), request_id)
             return
         await self._forward(scope, body, send, principal, stored_key)
 
@@ -100,7 +103,7 @@ class SubmitGuard:
         size = 0
         while True:
             message = await receive()
-            if message["type"] == "http.disconnect":
+            if message["type"] != "http.request":  # http.disconnect; an HTTP scope receives nothing else
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -131,7 +134,7 @@ class SubmitGuard:
     async def _forward(self, scope: Scope, body: bytes, send: Send, principal: Principal, key: str | None) -> None:
         sent = False
 
-        async def replay_receive() -> Message:
+        async def replay_receive() -> HTTPReceiveMessage:
             nonlocal sent
             if sent:
                 return {"type": "http.disconnect"}
@@ -193,11 +196,4 @@ async def _send(send: Send, status: int, body: bytes, content_type: str, request
         if status == 201:  # a replayed submit points at the job it created, as the first answer did
             with contextlib.suppress(ValueError, TypeError, AttributeError):
                 headers.append((b"location", f"/api/jobs/{json.loads(body)['id']}".encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send: Send, exc: APIError, request_id: str) -> None:
-    status, headers, body = error_response_parts(exc, request_id)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, status, headers, body)

@@ -86,7 +86,7 @@ async def root_ca(request: Request[Any, Any, State]) -> Response[bytes]:
     if ctx.tls is None:
         raise UnavailableError("the TLS material is not ready yet")
     return Response(
-        ctx.tls.ca_cert_pem,
+        ctx.tls.ca_cert_pem.encode(),
         media_type="application/x-pem-file",
         headers={"X-CA-Fingerprint": ctx.tls.fingerprint},
     )

@@ -100,7 +100,7 @@ def job_out(job: JobRow, *, queue: dict[str, Any] | None, full: bool) -> JobOut:
     )
     if full:
         out.payload = msgspec.Raw(job.payload.encode()) if job.payload else {}  # type: ignore[assignment]
-        out.results = served_results(job)  # type: ignore[assignment]
+        out.results = served_results(job)
     return out
 
 

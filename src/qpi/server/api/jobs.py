@@ -18,6 +18,7 @@ from qpi.server.api.common import (
     page_headers,
     parse_after,
     parse_bool,
+    parse_list,
     parse_page,
     parse_sort,
     parse_ts,
@@ -76,24 +77,28 @@ async def create_job(request: Request[Any, Any, State], data: JSONBody[JobSubmit
     principal = caller(request)
     job = await submit_job(ctx, principal, data)
     payable = principal.is_superuser or principal.user.balance_ms > 0
-    pending = PendingJob(id=job.id, owner=principal.id, submitted_at=from_us(job.submitted_at), seq=job.seq,
-                         payable=payable, owner_balance_ms=None if principal.is_superuser else principal.user.balance_ms)
+    pending = PendingJob(
+        id=job.id,
+        owner=principal.id,
+        submitted_at=from_us(job.submitted_at),
+        seq=job.seq,
+        payable=payable,
+        owner_balance_ms=None if principal.is_superuser else principal.user.balance_ms,
+    )
     (out,) = await _render(ctx, [job], full=True, known={job.id: pending})
     return Response(out, status_code=201, headers={"Location": f"/api/jobs/{job.id}"})
 
 
 def _states(q: Any) -> tuple[str, ...]:
     states: list[str] = []
-    for value in q.getall("status", []):
-        for s in filter(None, value.split(",")):
-            if s not in _LEGACY_STATES:
-                raise BadRequestError(f"unknown status {s!r}; use {', '.join(_LEGACY_STATES)}", field="status")
-            states.extend(_LEGACY_STATES[s])
-    for value in q.getall("state", []):
-        for s in filter(None, value.split(",")):
-            if s not in _STATES:
-                raise BadRequestError(f"unknown state {s!r}; use {', '.join(_STATES)}", field="state")
-            states.append(s)
+    for s in parse_list(q, "status"):
+        if s not in _LEGACY_STATES:
+            raise BadRequestError(f"unknown status {s!r}; use {', '.join(_LEGACY_STATES)}", field="status")
+        states.extend(_LEGACY_STATES[s])
+    for s in parse_list(q, "state"):
+        if s not in _STATES:
+            raise BadRequestError(f"unknown state {s!r}; use {', '.join(_STATES)}", field="state")
+        states.append(s)
     return tuple(dict.fromkeys(states))
 
 
@@ -128,7 +133,7 @@ async def list_jobs(request: Request[Any, Any, State]) -> Response[list[JobOut]]
         q=q.get("q") or None,
         states=_states(q),
         qpu_id=qpu_id,
-        tags=tuple(t for v in q.getall("tag", []) for t in v.split(",") if t),
+        tags=parse_list(q, "tag"),
         created_after=parse_after(q["created_after"], "created_after") if "created_after" in q else None,
         created_before=parse_ts(q["created_before"], "created_before") if "created_before" in q else None,
         sort=tuple(sort),

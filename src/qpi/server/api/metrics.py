@@ -15,8 +15,15 @@ from qpi.server.api.dto import errors
 __all__ = ["ROUTES"]
 
 
-@get("/metrics", operation_id="getMetrics", tags=["operations"], media_type="text/plain",
-     summary="Prometheus metrics (Bearer --metrics-token when set)", responses=errors(404), security=[])  # fmt: skip
+@get(
+    "/metrics",
+    operation_id="getMetrics",
+    tags=["operations"],
+    media_type="text/plain",
+    summary="Prometheus metrics (Bearer --metrics-token when set)",
+    responses=errors(404),
+    security=[],
+)
 async def metrics(request: Request[Any, Any, State]) -> Response[bytes]:
     ctx = ctx_of(request)
     if not ctx.config.metrics:

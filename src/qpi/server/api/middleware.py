@@ -10,12 +10,13 @@ import ipaddress
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from qpi.errors import (
     APIError,
@@ -29,15 +30,9 @@ from qpi.errors import (
 )
 from qpi.server.context import ServerContext
 
-__all__ = ["QpiMiddleware", "client_ip", "request_id_for"]
+__all__ = ["QpiMiddleware", "client_ip", "error_response_parts", "request_id_for", "send_error", "send_response"]
 
 logger = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -76,6 +71,17 @@ def error_response_parts(exc: APIError, request_id: str) -> tuple[int, list[tupl
     return exc.status_code, headers, body
 
 
+async def send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """Answer with one complete HTTP response, from the ASGI layer (before routing)."""
+    await send(HTTPResponseStartEvent(type="http.response.start", status=status, headers=headers))
+    await send(HTTPResponseBodyEvent(type="http.response.body", body=body, more_body=False))
+
+
+async def send_error(send: Send, exc: APIError, request_id: str) -> None:
+    """Answer with the one JSON error shape (``api.md`` §1.2)."""
+    await send_response(send, *error_response_parts(exc, request_id))
+
+
 class QpiMiddleware:
     def __init__(self, app: ASGIApp, ctx: ServerContext) -> None:
         self.app = app
@@ -84,7 +90,7 @@ class QpiMiddleware:
         self.own_origin = f"{public.scheme}://{public.netloc}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -99,11 +105,11 @@ class QpiMiddleware:
                 await self._authorize(scope, headers, state, path, method)
             self._check_media_type(headers, path, method)
         except APIError as exc:
-            await self._send_error(send, exc, request_id)
+            await send_error(send, exc, request_id)
             return
         except StoreError:
             logger.exception("request_id=%s database unavailable during authentication", request_id)
-            await self._send_error(send, UnavailableError("the database is unavailable; retry shortly"), request_id)
+            await send_error(send, UnavailableError("the database is unavailable; retry shortly"), request_id)
             return
         authenticated = state["principal"] is not None
 
@@ -182,9 +188,3 @@ class QpiMiddleware:
             raise UnsupportedMediaTypeError(
                 f"request bodies must be application/json, not {media or 'missing'}",
             )
-
-    @staticmethod
-    async def _send_error(send: Send, exc: APIError, request_id: str) -> None:
-        status, headers, body = error_response_parts(exc, request_id)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})

@@ -23,6 +23,7 @@ from qpi.server.api.common import (
     ctx_of,
     fmt_ts,
     page_headers,
+    parse_list,
     parse_page,
     parse_sort,
     require_superuser,
@@ -165,7 +166,7 @@ async def list_time_requests(request: Request[Any, Any, State]) -> Response[list
     q = request.query_params
     page = parse_page(request, aliases=False)
     sort = parse_sort(q.get("sort"), ("created",), "-created")
-    statuses = tuple(s for value in q.getall("status", []) for s in value.split(",") if s)
+    statuses = parse_list(q, "status")
     for status in statuses:
         if status not in _STATUSES:
             raise BadRequestError(f"unknown status {status!r}; use {', '.join(_STATUSES)}", field="status")

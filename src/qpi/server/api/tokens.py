@@ -157,7 +157,7 @@ async def update_token(
     if data.name is not None:
         values["name"] = data.name
     if data.expires_at is not msgspec.UNSET:
-        values["expires_at"] = _expiry(data.expires_at, ctx.clock.now_us())  # type: ignore[arg-type]
+        values["expires_at"] = _expiry(data.expires_at, ctx.clock.now_us())
     if values:
         await ctx.store.credentials.update_token(token.id, values)
     updated = await ctx.store.credentials.get_token(token.id)

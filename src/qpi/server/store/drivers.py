@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from qpi.errors import NotFoundError, UnavailableError
@@ -87,7 +88,8 @@ class Drivers:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[DriverRow], int]:
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         for clause, value in (
             ("d.qpu_id = {}", qpu_id),
             ("d.status = {}", status),
@@ -104,7 +106,7 @@ class Drivers:
         )
         return rows_to(rows, DriverRow), int(total)
 
-    async def for_qpu(self, qpu_id: str) -> list[DriverRow]:
+    async def for_qpu(self, qpu_id: str) -> builtins.list[DriverRow]:
         return rows_to(await self.db.fetch(f"{self._select()} WHERE d.qpu_id = {{}}", qpu_id), DriverRow)
 
     async def update(self, driver_id: str, values: dict[str, Any], *, now: int) -> DriverRow:
@@ -129,7 +131,7 @@ class Drivers:
             driver_id,
         )
 
-    async def mark_all_offline(self, now: int) -> list[str]:
+    async def mark_all_offline(self, now: int) -> builtins.list[str]:
         """S2: at start every driver is offline until it says Hello again; returns the QPUs touched."""
         rows = await self.db.fetch(
             f"UPDATE {self.n.drivers} SET status = 'offline', updated = {{}} WHERE status <> 'offline' "

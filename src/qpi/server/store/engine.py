@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
@@ -117,7 +118,7 @@ class Db:
     @contextlib.asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[None]:
         """One unit of work: ``BEGIN IMMEDIATE`` on SQLite when ``write``, a plain one on PostgreSQL."""
-        try:
+        with _DRIVER_ERRORS:
             if isinstance(self.engine, SQLiteEngine):
                 kind = TransactionType.immediate if write else TransactionType.deferred
                 async with self.engine.transaction(transaction_type=kind):
@@ -125,31 +126,20 @@ class Db:
             else:
                 async with self.engine.transaction():
                     yield
-        except (sqlite3.Error, OSError) as exc:
-            raise _map_error(exc) from exc
-        except Exception as exc:
-            if _is_asyncpg_error(exc):
-                raise _map_error(exc) from exc
-            raise
 
-    @contextlib.asynccontextmanager
-    async def guard(self) -> AsyncIterator[None]:
-        """Map database driver errors raised by Piccolo queries to :class:`StoreError` subclasses."""
-        try:
-            yield
-        except (sqlite3.Error, OSError) as exc:
-            raise _map_error(exc) from exc
-        except Exception as exc:
-            if _is_asyncpg_error(exc):
-                raise _map_error(exc) from exc
-            raise
+    def guard(self) -> _DriverErrors:
+        """Map database driver errors raised by Piccolo queries to :class:`StoreError` subclasses.
+
+        Use as ``async with db.guard():`` (or ``with``).
+        """
+        return _DRIVER_ERRORS
 
     def in_transaction(self) -> bool:
         return self.engine.current_transaction.get() is not None
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         text = _compile(sql, self.dialect)
-        try:
+        with _DRIVER_ERRORS:
             txn = self.engine.current_transaction.get()
             if self.dialect == "sqlite":
                 if txn is not None:
@@ -171,12 +161,6 @@ class Db:
                 async with engine_pg.pool.acquire() as conn:
                     rows = await conn.fetch(text, *args)
             return [dict(r) for r in rows]
-        except (sqlite3.Error, OSError) as exc:
-            raise _map_error(exc) from exc
-        except Exception as exc:
-            if _is_asyncpg_error(exc):
-                raise _map_error(exc) from exc
-            raise
 
     async def fetchone(self, sql: str, *args: Any) -> dict[str, Any] | None:
         rows = await self.fetch(sql, *args)
@@ -199,17 +183,8 @@ class Db:
         txn = self.engine.current_transaction.get()
         if txn is None:
             raise StoreError("executemany needs a transaction")
-        try:
-            if self.dialect == "sqlite":
-                await txn.connection.executemany(text, [tuple(r) for r in rows])
-            else:
-                await txn.connection.executemany(text, [tuple(r) for r in rows])
-        except (sqlite3.Error, OSError) as exc:
-            raise _map_error(exc) from exc
-        except Exception as exc:
-            if _is_asyncpg_error(exc):
-                raise _map_error(exc) from exc
-            raise
+        with _DRIVER_ERRORS:
+            await txn.connection.executemany(text, [tuple(r) for r in rows])
 
 
 class IntegrityError(StoreError):
@@ -220,6 +195,33 @@ class IntegrityError(StoreError):
     def __init__(self, message: str, *, constraint: str = "") -> None:
         super().__init__(message)
         self.constraint = constraint
+
+
+class _DriverErrors:
+    """The one boundary for database driver errors: ``sqlite3``, ``asyncpg`` and ``OSError`` leave as
+    :class:`StoreError` (or :class:`IntegrityError`), raised ``from`` the driver error; anything else
+    passes unchanged. Usable with ``with`` and ``async with``; stateless, so one instance serves all.
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, sqlite3.Error | OSError) or (isinstance(exc, Exception) and _is_asyncpg_error(exc)):
+            raise _map_error(exc) from exc
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+_DRIVER_ERRORS = _DriverErrors()
 
 
 def _is_asyncpg_error(exc: BaseException) -> bool:

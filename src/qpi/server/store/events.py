@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from qpi.server.store.common import json_dumps, rows_to
@@ -89,7 +90,8 @@ class Events:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[EventRow], int]:
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         if not superuser:
             where.append("(visibility = 'public' OR (visibility = 'owner' AND user_id = {}))")
             args.append(viewer)
@@ -125,7 +127,7 @@ class Events:
         )
         return rows_to(rows, EventRow), int(total)
 
-    async def since(self, after_id: int, *, limit: int = 5000) -> list[EventRow]:
+    async def since(self, after_id: int, *, limit: int = 5000) -> builtins.list[EventRow]:
         rows = await self.db.fetch(
             f"SELECT * FROM {self.n.events} WHERE id > {{}} ORDER BY id LIMIT {{}}", after_id, limit
         )

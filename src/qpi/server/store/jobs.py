@@ -6,6 +6,7 @@ checked (``scheduling.md`` C3), and appends its ``job.*`` event in the same tran
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,7 +190,8 @@ class Jobs:
         return rows_to(rows, JobRow)
 
     async def list(self, flt: JobFilter, *, full: bool, limit: int, offset: int) -> tuple[list[JobRow], int]:
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         if flt.owner is not None:
             where.append("j.owner = {}")
             args.append(flt.owner)
@@ -285,7 +287,7 @@ class Jobs:
         assert job is not None
         return CancelOutcome(job=job, changed=bool(events), was_state=state, events=tuple(events))
 
-    async def cancel_all_for_qpu(self, qpu_id: str, *, now: int) -> list[EventRow]:
+    async def cancel_all_for_qpu(self, qpu_id: str, *, now: int) -> builtins.list[EventRow]:
         """T14: every non-final job of a force-deleted QPU → ``cancelled`` by ``system``."""
         events: list[EventRow] = []
         async with self.db.transaction():

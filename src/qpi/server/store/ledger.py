@@ -84,12 +84,25 @@ class Ledger:
         except IntegrityError as exc:
             raise ConflictError(f"a {kind} entry for this item already exists", code="already_recorded") from exc
         await self.events.append(
-            NewEvent("ledger.entry", "owner", {
-                "id": entry.id, "kind": kind, "amount": amount_ms / 1000, "balance_after": entry.balance_after_ms / 1000,
-                "job": job_id, "attempt": attempt, "time_request": time_request_id, "actor": actor, "reason": reason,
-            }, user_id=user_id, job=job_id),
+            NewEvent(
+                "ledger.entry",
+                "owner",
+                {
+                    "id": entry.id,
+                    "kind": kind,
+                    "amount": amount_ms / 1000,
+                    "balance_after": entry.balance_after_ms / 1000,
+                    "job": job_id,
+                    "attempt": attempt,
+                    "time_request": time_request_id,
+                    "actor": actor,
+                    "reason": reason,
+                },
+                user_id=user_id,
+                job=job_id,
+            ),
             now=now,
-        )  # fmt: skip
+        )
         return entry
 
     async def refresh_payable(self, user_id: str, payable: bool) -> None:
@@ -141,7 +154,8 @@ class Ledger:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[LedgerRow], int]:
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         for clause, value in (
             ("user_id = {}", user_id),
             ("kind = {}", kind),

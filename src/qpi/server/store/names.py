@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
+from typing import Any
 
 from qpi.errors import ConfigError
 
@@ -59,7 +60,7 @@ class TableNames:
         if problems:
             raise ConfigError(problems=problems)
 
-    def _items(self) -> list[tuple[object, str]]:
+    def _items(self) -> list[tuple[Field[Any], str]]:
         return [(f, getattr(self, f.name)) for f in fields(self)]
 
     def configurable(self) -> dict[str, str]:

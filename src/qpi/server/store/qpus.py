@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import msgspec
@@ -52,8 +53,8 @@ class Qpus:
     async def get(self, id_or_name: str) -> QpuRow | None:
         """By id first, then by unique name (``api.md`` §1.6)."""
         row = await self.db.fetchone(
-            f"SELECT * FROM {self.n.qpus} WHERE id = {{}} OR name = {{}} ORDER BY CASE WHEN id = {{}} THEN 0 ELSE 1 END "
-            "LIMIT 1",
+            f"SELECT * FROM {self.n.qpus} WHERE id = {{}} OR name = {{}} "
+            "ORDER BY CASE WHEN id = {} THEN 0 ELSE 1 END LIMIT 1",
             id_or_name,
             id_or_name,
             id_or_name,
@@ -75,7 +76,8 @@ class Qpus:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[QpuRow], int]:
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         if status:
             where.append("status IN (" + ", ".join("{}" for _ in status) + ")")
             args.extend(status)
@@ -100,10 +102,10 @@ class Qpus:
         )
         return {r["name"]: int(r["c"]) for r in rows}
 
-    async def all(self) -> list[QpuRow]:
+    async def all(self) -> builtins.list[QpuRow]:
         return rows_to(await self.db.fetch(f"SELECT * FROM {self.n.qpus} ORDER BY name"), QpuRow)
 
-    async def stats(self, qpu_ids: list[str], *, now: int) -> dict[str, QpuStats]:
+    async def stats(self, qpu_ids: builtins.list[str], *, now: int) -> dict[str, QpuStats]:
         """Queue counts, online process drivers, executor kind and the booking in force, per QPU."""
         if not qpu_ids:
             return {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 __all__ = [
@@ -23,7 +25,7 @@ class _Row(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     pass
 
 
-class UserRow(_Row):
+class UserRow(_Row, frozen=True):
     id: str
     email: str
     name: str
@@ -40,7 +42,7 @@ class UserRow(_Row):
         return self.role == "superuser"
 
 
-class SessionRow(_Row):
+class SessionRow(_Row, frozen=True):
     id: str
     user_id: str
     token_hash: str
@@ -53,7 +55,7 @@ class SessionRow(_Row):
     user_agent: str = ""
 
 
-class TokenRow(_Row):
+class TokenRow(_Row, frozen=True):
     id: str
     user_id: str
     name: str
@@ -64,7 +66,7 @@ class TokenRow(_Row):
     last_used_at: int | None = None
 
 
-class QpuRow(_Row):
+class QpuRow(_Row, frozen=True):
     id: str
     name: str
     description: str
@@ -72,7 +74,7 @@ class QpuRow(_Row):
     status: str
     max_shots: int
     max_circuits: int
-    on_driver_loss: str
+    on_driver_loss: Literal["auto", "requeue", "fail"]  # validated by the API and the config loader
     bookable: bool
     created: int
     updated: int
@@ -85,7 +87,7 @@ class QpuRow(_Row):
     last_seen: int | None = None
 
 
-class DriverRow(_Row):
+class DriverRow(_Row, frozen=True):
     id: str
     name: str
     qpu_id: str
@@ -116,7 +118,7 @@ class DriverRow(_Row):
     qpu_name: str | None = None
 
 
-class JobRow(_Row):
+class JobRow(_Row, frozen=True):
     id: str
     seq: int
     qpu_name: str
@@ -156,7 +158,7 @@ class JobRow(_Row):
     tags: list[str] = []
 
 
-class LedgerRow(_Row):
+class LedgerRow(_Row, frozen=True):
     id: str
     kind: str
     amount_ms: int
@@ -170,7 +172,7 @@ class LedgerRow(_Row):
     actor: str | None = None
 
 
-class EventRow(_Row):
+class EventRow(_Row, frozen=True):
     id: int
     ts: int
     type: str
@@ -183,7 +185,7 @@ class EventRow(_Row):
     user_id: str | None = None
 
 
-class BookingRow(_Row):
+class BookingRow(_Row, frozen=True):
     id: str
     booked_by: str
     start_time: int
@@ -198,7 +200,7 @@ class BookingRow(_Row):
     booked_by_email: str | None = None
 
 
-class TimeRequestRow(_Row):
+class TimeRequestRow(_Row, frozen=True):
     id: str
     user_id: str
     seconds_ms: int
@@ -212,7 +214,7 @@ class TimeRequestRow(_Row):
     handled_at: int | None = None
 
 
-class NotificationRow(_Row):
+class NotificationRow(_Row, frozen=True):
     id: str
     title: str
     description: str

@@ -76,8 +76,10 @@ class Snapshots:
             qpu_id,
         )
         open_leases = qpu["open_leases"]
-        simulator = is_simulator_qpu([d["kind"] for d in drivers if d["role"] == "process"],
-                                     custom_reports_simulator=reports_simulator(qpu["device_info"]))
+        simulator = is_simulator_qpu(
+            [d["kind"] for d in drivers if d["role"] == "process"],
+            custom_reports_simulator=reports_simulator(qpu["device_info"]),
+        )
         slot = await self._slot(qpu_id, bool(qpu["bookable"]), now_us) if qpu["slot_id"] else None
         next_start = _dt(qpu["next_start"]) if qpu["bookable"] else None
         pending: list[PendingJob] = []
@@ -220,13 +222,22 @@ class Snapshots:
         earlier = await self.db.fetchval(
             f"SELECT COUNT(*) AS c FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.payable "
             f"AND j.id <> {{}} {rank}",
-            qpu_id, job.id, sub, sub, job.seq,
-        )  # fmt: skip
+            qpu_id,
+            job.id,
+            sub,
+            sub,
+            job.seq,
+        )
         of_holder = 0
         if slot is not None:
             of_holder = await self.db.fetchval(
                 f"SELECT COUNT(*) AS c FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.owner = {{}} "
                 f"AND j.state = 'pending' AND j.payable AND j.id <> {{}} {rank}",
-                qpu_id, slot.holder, job.id, sub, sub, job.seq,
-            )  # fmt: skip
+                qpu_id,
+                slot.holder,
+                job.id,
+                sub,
+                sub,
+                job.seq,
+            )
         return QueueCounts(earlier_payable=int(earlier or 0), earlier_payable_of_holder=int(of_holder or 0))

@@ -27,8 +27,12 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 
 __all__ = ["InlineConnection", "PersistentSQLiteEngine", "is_read"]
 
-_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000",
-            "PRAGMA foreign_keys = 1")  # fmt: skip
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = 1",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -108,7 +112,7 @@ class _PersistentTransaction(SQLiteTransaction):
         await self.engine.lock.acquire()
         try:
             self.connection = self.engine.writer()
-            await self.begin()
+            await self.begin()  # type: ignore[no-untyped-call]  # Piccolo leaves it unannotated
         except BaseException:
             self.engine.lock.release()
             raise
@@ -121,9 +125,9 @@ class _PersistentTransaction(SQLiteTransaction):
         try:
             if exception:
                 if not self._rolled_back:
-                    await self.rollback()
+                    await self.rollback()  # type: ignore[no-untyped-call]
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                await self.commit()  # type: ignore[no-untyped-call]
         finally:
             self.engine.current_transaction.reset(self.context)
             self.engine.lock.release()
@@ -181,13 +185,17 @@ class PersistentSQLiteEngine(SQLiteEngine):
             return await self.writer().execute(query, args or []).fetchall()
 
     async def _run_in_existing_connection(
-        self, connection: Any, query: str, args: list[Any] | None = None, query_type: str = "generic",
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
         table: Any = None,
     ) -> Any:
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
 
-    def transaction(  # type: ignore[override]
+    def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
     ) -> SQLiteTransaction:
         return _PersistentTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)

@@ -12,7 +12,7 @@ Timestamps are BIGINT microseconds since the epoch (UTC); QPU time is BIGINT mil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from piccolo.columns import BigInt, Boolean, Bytea, Integer, Text
 from piccolo.table import Table
@@ -22,9 +22,31 @@ from qpi.server.store.names import TableNames
 __all__ = ["Tables", "build_tables"]
 
 
+class UserColumns:
+    """The columns of the users table, a mixin: Piccolo copies them into each table class it builds."""
+
+    id = Text(primary_key=True)
+    email = Text()
+    email_lower = Text(unique=True)
+    name = Text(default="")
+    password_hash = Text(null=True, default=None)
+    role = Text(default="user")
+    disabled = Boolean(default=False)
+    balance_ms = BigInt(default=0)
+    last_login_at = BigInt(null=True, default=None)
+    created = BigInt()
+    updated = BigInt()
+
+
+if TYPE_CHECKING:
+
+    class UserTable(UserColumns, Table):
+        """What the type checker knows of the users table class :func:`build_tables` makes."""
+
+
 @dataclass(frozen=True)
 class Tables:
-    users: type[Table]
+    users: type[UserTable]
     sessions: type[Table]
     api_tokens: type[Table]
     qpus: type[Table]
@@ -45,18 +67,8 @@ class Tables:
 
 
 def build_tables(names: TableNames, engine: Any) -> Tables:
-    class User(Table, tablename=names.users, db=engine):
-        id = Text(primary_key=True)
-        email = Text()
-        email_lower = Text(unique=True)
-        name = Text(default="")
-        password_hash = Text(null=True, default=None)
-        role = Text(default="user")
-        disabled = Boolean(default=False)
-        balance_ms = BigInt(default=0)
-        last_login_at = BigInt(null=True, default=None)
-        created = BigInt()
-        updated = BigInt()
+    class User(UserColumns, Table, tablename=names.users, db=engine):
+        pass
 
     class Session(Table, tablename=names.sessions, db=engine):
         id = Text(primary_key=True)
@@ -279,7 +291,7 @@ def build_tables(names: TableNames, engine: Any) -> Tables:
         expires_at = BigInt()
 
     return Tables(
-        users=User,
+        users=cast("type[UserTable]", User),
         sessions=Session,
         api_tokens=ApiToken,
         qpus=Qpu,

@@ -248,7 +248,8 @@ class TimeRequests:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[TimeRequestView], int]:
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         if user_id is not None:
             where.append("r.user_id = {}")
             args.append(user_id)

@@ -8,7 +8,7 @@ ledger entry, unique per ``(job, attempt)`` (G4), written in the same transactio
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,19 +23,23 @@ from qpi.server.scheduling import (
     effective_job_timeout,
     plan_dispatch,
 )
-from qpi.server.store.common import json_dumps, new_id
+from qpi.server.store.common import new_id
 from qpi.server.store.engine import Db
 from qpi.server.store.events import Events, NewEvent
 from qpi.server.store.ledger import Ledger
 from qpi.server.store.names import TableNames
+from qpi.server.store.outcome_rows import (
+    Applied,
+    ResultFacts,
+    failed_results_doc,
+    legacy,
+    outcome_sets,
+    timings_doc,
+)
 from qpi.server.store.rows import EventRow
 from qpi.server.store.snapshots import Snapshots
 
-__all__ = ["Applied", "Claim", "ResultFacts", "Transitions", "legacy"]
-
-
-def legacy(state: str) -> str:
-    return "running" if state == "dispatched" else state
+__all__ = ["Applied", "Claim", "ResultFacts", "Transitions", "failed_results_doc", "legacy", "timings_doc"]
 
 
 @dataclass(frozen=True)
@@ -49,25 +53,6 @@ class Claim:
     timeout_s: float
     dispatched_at: int
     queued_since: int = 0  # submitted_at, or requeued_at after a requeue
-
-
-@dataclass(frozen=True)
-class ResultFacts:
-    """What a driver result brings to an outcome: the body to store and the time to charge."""
-
-    billable_ms: int = 0
-    results_json: str | None = None
-    timings_json: str | None = None
-    error_message: str | None = None
-    late_body: str | None = None
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass
-class Applied:
-    changed: bool = False
-    events: list[EventRow] = field(default_factory=list)
-    charged_ms: int = 0
 
 
 _JOB_FACT_COLUMNS = (
@@ -148,8 +133,12 @@ class Transitions:
                         qpu_id,
                         a.driver_id,
                         now_us,
-                        {"from": "pending", "state": "dispatched", "attempt": int(row["attempt"]),
-                         "actor": "dispatcher"},
+                        {
+                            "from": "pending",
+                            "state": "dispatched",
+                            "attempt": int(row["attempt"]),
+                            "actor": "dispatcher",
+                        },
                     )
                 )
         return plan, claims, events
@@ -158,9 +147,7 @@ class Transitions:
 
     async def facts(self, job_id: str, *, lock: bool = False) -> dict[str, Any] | None:
         suffix = " FOR UPDATE" if lock and self.db.dialect == "postgres" else ""
-        return await self.db.fetchone(
-            f"SELECT {_JOB_FACT_COLUMNS} FROM {self.n.jobs} WHERE id = {{}}{suffix}", job_id
-        )
+        return await self.db.fetchone(f"SELECT {_JOB_FACT_COLUMNS} FROM {self.n.jobs} WHERE id = {{}}{suffix}", job_id)
 
     async def result_recorded(self, job_id: str, attempt: int) -> bool:
         row = await self.db.fetchone(
@@ -194,32 +181,48 @@ class Transitions:
     # --- small updates (T3, T4, held lists) -------------------------------------------------------
 
     async def mark_accepted(self, job_id: str, attempt: int, driver_id: str, now_us: int) -> EventRow | None:
-        row = await self.db.fetchone(
-            f"UPDATE {self.n.jobs} SET accepted_at = {{}}, held_seen_at = {{}}, updated = {{}} WHERE id = {{}} "
-            "AND attempt = {} AND lease_driver = {} AND state = 'dispatched' AND accepted_at IS NULL "
-            "RETURNING owner, qpu_id",
-            now_us,
-            now_us,
-            now_us,
+        return await self._lease_step(
+            "job.accepted",
+            "dispatched",
             job_id,
             attempt,
             driver_id,
+            now_us,
+            sets="accepted_at = {}, held_seen_at = {}",
+            values=(now_us, now_us),
+            guard=" AND accepted_at IS NULL",
         )
-        if row is None:
-            return None
-        return await self._event(
-            "job.accepted", job_id, row["owner"], row["qpu_id"], driver_id, now_us,
-            {"from": "dispatched", "state": "dispatched", "attempt": attempt, "actor": "listener"},
-        )  # fmt: skip
 
     async def mark_started(self, job_id: str, attempt: int, driver_id: str, now_us: int) -> EventRow | None:
+        return await self._lease_step(
+            "job.started",
+            "running",
+            job_id,
+            attempt,
+            driver_id,
+            now_us,
+            sets="state = 'running', started_at = {}, accepted_at = COALESCE(accepted_at, {}), held_seen_at = {}",
+            values=(now_us, now_us, now_us),
+        )
+
+    async def _lease_step(
+        self,
+        kind: str,
+        to_state: str,
+        job_id: str,
+        attempt: int,
+        driver_id: str,
+        now_us: int,
+        *,
+        sets: str,
+        values: tuple[Any, ...],
+        guard: str = "",
+    ) -> EventRow | None:
+        """T3/T4: update the ``dispatched`` attempt leased to ``driver_id`` and append its event (None: stale)."""
         row = await self.db.fetchone(
-            f"UPDATE {self.n.jobs} SET state = 'running', started_at = {{}}, "
-            "accepted_at = COALESCE(accepted_at, {}), held_seen_at = {}, updated = {} WHERE id = {} "
-            "AND attempt = {} AND lease_driver = {} AND state = 'dispatched' RETURNING owner, qpu_id",
-            now_us,
-            now_us,
-            now_us,
+            f"UPDATE {self.n.jobs} SET {sets}, updated = {{}} WHERE id = {{}} AND attempt = {{}} "
+            f"AND lease_driver = {{}} AND state = 'dispatched'{guard} RETURNING owner, qpu_id",
+            *values,
             now_us,
             job_id,
             attempt,
@@ -228,9 +231,14 @@ class Transitions:
         if row is None:
             return None
         return await self._event(
-            "job.started", job_id, row["owner"], row["qpu_id"], driver_id, now_us,
-            {"from": "dispatched", "state": "running", "attempt": attempt, "actor": "listener"},
-        )  # fmt: skip
+            kind,
+            job_id,
+            row["owner"],
+            row["qpu_id"],
+            driver_id,
+            now_us,
+            {"from": "dispatched", "state": to_state, "attempt": attempt, "actor": "listener"},
+        )
 
     async def mark_named(self, refs: list[tuple[str, int]], driver_id: str, now_us: int) -> None:
         """Record that the lease driver's held list / outbox named these attempts (L1, L3)."""
@@ -266,23 +274,39 @@ class Transitions:
             await self.db.execute(
                 f"INSERT INTO {self.n.late_results} (id, job_id, attempt, driver_id, received_at, reason, body) "
                 "VALUES ({}, {}, {}, {}, {}, {}, {})",
-                new_id(), job_id, attempt if attempt is not None else current, driver_id, now_us, outcome.ack or "stale",
+                new_id(),
+                job_id,
+                attempt if attempt is not None else current,
+                driver_id,
+                now_us,
+                outcome.ack or "stale",
                 facts.late_body,
-            )  # fmt: skip
+            )
             applied.events.append(
                 await self.events.append(
-                    NewEvent("job.result_discarded", "admin",
-                             {"attempt": attempt, "reason": "stale_attempt" if state != "cancelled" else "cancelled"},
-                             job=job_id, qpu=job["qpu_id"], driver=driver_id),
+                    NewEvent(
+                        "job.result_discarded",
+                        "admin",
+                        {"attempt": attempt, "reason": "stale_attempt" if state != "cancelled" else "cancelled"},
+                        job=job_id,
+                        qpu=job["qpu_id"],
+                        driver=driver_id,
+                    ),
                     now=now_us,
                 )
-            )  # fmt: skip
+            )
         if outcome.charge and job["owner"]:
             try:
                 await self.ledger.apply(
-                    user_id=job["owner"], kind="usage", amount_ms=-facts.billable_ms, now=now_us, job_id=job_id,
-                    attempt=current, actor=actor, reason="execution time measured by the driver",
-                )  # fmt: skip
+                    user_id=job["owner"],
+                    kind="usage",
+                    amount_ms=-facts.billable_ms,
+                    now=now_us,
+                    job_id=job_id,
+                    attempt=current,
+                    actor=actor,
+                    reason="execution time measured by the driver",
+                )
                 applied.charged_ms = facts.billable_ms
             except ConflictError:
                 applied.charged_ms = 0  # already charged for this attempt (G4)
@@ -291,11 +315,15 @@ class Transitions:
                 await self.db.execute(
                     f"UPDATE {self.n.jobs} SET lease_open = FALSE, charged_ms = charged_ms + {{}}, "
                     "duration_ms = COALESCE({}, duration_ms), updated = {} WHERE id = {} AND attempt = {}",
-                    applied.charged_ms, facts.billable_ms if outcome.charge else None, now_us, job_id, current,
-                )  # fmt: skip
+                    applied.charged_ms,
+                    facts.billable_ms if outcome.charge else None,
+                    now_us,
+                    job_id,
+                    current,
+                )
                 applied.changed = True
             return applied
-        sets, args = self._sets(outcome, facts, now_us, applied.charged_ms)
+        sets, args = outcome_sets(outcome, facts, now_us, applied.charged_ms)
         row = await self.db.fetchone(
             f"UPDATE {self.n.jobs} SET {sets}, updated = {{}} WHERE id = {{}} AND state = {{}} AND attempt = {{}} "
             "RETURNING attempt",
@@ -309,8 +337,14 @@ class Transitions:
             return applied
         applied.changed = True
         to = outcome.to_state
-        data: dict[str, Any] = {"from": state, "state": to, "status": legacy(to), "attempt": int(row["attempt"]),
-                                "actor": actor, "driver": driver_id or job["lease_driver"]}  # fmt: skip
+        data: dict[str, Any] = {
+            "from": state,
+            "state": to,
+            "status": legacy(to),
+            "attempt": int(row["attempt"]),
+            "actor": actor,
+            "driver": driver_id or job["lease_driver"],
+        }
         if outcome.failure_reason:
             data["reason"] = outcome.failure_reason
             data["error"] = {"code": outcome.failure_reason, "message": facts.error_message or outcome.failure_reason}
@@ -324,64 +358,17 @@ class Transitions:
         )
         return applied
 
-    @staticmethod
-    def _sets(outcome: Outcome, facts: ResultFacts, now_us: int, charged_ms: int) -> tuple[str, list[Any]]:
-        parts: list[str] = ["state = {}"]
-        args: list[Any] = [outcome.to_state]
-        if outcome.close_lease:
-            parts.append("lease_open = FALSE")
-        if outcome.to_state == "pending":
-            if outcome.restore_attempt:
-                parts.append("attempt = attempt - 1")
-            if outcome.count_rejection:
-                parts.append("rejections = rejections + 1")
-            if outcome.loss_reason:
-                parts += ["requeued_at = {}", "last_loss_reason = {}"]
-                args += [now_us, outcome.loss_reason]
-            parts += ["accepted_at = NULL", "started_at = NULL"]
-            return ", ".join(parts), args
-        parts.append("finished_at = {}")
-        args.append(now_us)
-        if outcome.count_rejection:
-            parts.append("rejections = rejections + 1")
-        if outcome.failure_reason:
-            parts += ["failure_reason = {}", "error_message = {}"]
-            args += [outcome.failure_reason, facts.error_message or outcome.failure_reason]
-        if facts.results_json is not None:
-            parts.append("results = {}")
-            args.append(facts.results_json)
-        if facts.timings_json is not None:
-            parts.append("timings = {}")
-            args.append(facts.timings_json)
-        if outcome.charge:
-            parts += ["duration_ms = {}", "charged_ms = charged_ms + {}"]
-            args += [facts.billable_ms, charged_ms]
-        return ", ".join(parts), args
-
     async def _event(
-        self, kind: str, job_id: str, owner: str | None, qpu_id: str | None, driver: str | None, now_us: int,
+        self,
+        kind: str,
+        job_id: str,
+        owner: str | None,
+        qpu_id: str | None,
+        driver: str | None,
+        now_us: int,
         data: dict[str, Any],
     ) -> EventRow:
         data.setdefault("status", legacy(str(data.get("state", ""))))
         return await self.events.append(
             NewEvent(kind, "owner", data, job=job_id, user_id=owner, qpu=qpu_id, driver=driver), now=now_us
         )
-
-
-def failed_results_doc(job_id: str, backend: str, message: str) -> str:
-    """A failed job's ``results`` (api.md §3.5): clients reading ``results.error`` keep working."""
-    return json_dumps({"success": False, "status": "ERROR", "job_id": job_id, "backend_name": backend,
-                       "error": message})  # fmt: skip
-
-
-def timings_doc(driver_timings: dict[str, Any] | None, *, submitted_us: int, dispatched_us: int | None) -> str:
-    """The stored timings: the driver's ``JobTimings`` and the server's summary (api.md §3.5)."""
-    t = driver_timings or {}
-    summary = {
-        "queued_s": round(((dispatched_us or submitted_us) - submitted_us) / 1e6, 6),
-        "execution_s": round(float(t.get("transpile_s", 0)) + float(t.get("compile_s", 0))
-                             + float(t.get("execute_s", 0)), 6),
-        "post_processing_s": round(float(t.get("process_s", 0)), 6),
-    }  # fmt: skip
-    return json_dumps({"driver": t, "summary": summary})
-

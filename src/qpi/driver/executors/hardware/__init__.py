@@ -6,7 +6,6 @@ Importing this package imports nothing heavy; each module says what it needs.
 - :mod:`.device_schema` / :mod:`.device_config`: the device file, its allowlist and ``DeviceSpec``;
 - :mod:`.hardware_config`: the hardware file (``QbloxHardwareCompilationConfig``) and its clusters;
 - :mod:`.device_info`: ``DeviceInfo`` from the device file;
-- :mod:`.experiments`: payload → experiments (parse, shots, width, binding sets);
 - :mod:`.transpile`: the cached pass manager to the native gates and coupling map;
 - :mod:`.gates`: the gate conversion table → backend-neutral native operations;
 - :mod:`.frames`: virtual Z rotations tracked in software (folded into pulse phases);

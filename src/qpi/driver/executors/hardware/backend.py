@@ -15,10 +15,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from qpi.driver.executors.hardware.gates import Measure, NativeOp
+from qpi.driver.executors.hardware.gates import CZ, Gate, Idle, Measure, NativeOp, Reset, Rxy, Rz
 from qpi.driver.executors.hardware.readout import MeasureSetting
+from qpi.errors import UnsupportedFeature
 
-__all__ = ["AcqTarget", "Acquisitions", "HardwareBackend"]
+__all__ = [
+    "FIXED_GATES",
+    "AcqTarget",
+    "Acquisitions",
+    "HardwareBackend",
+    "library_operation",
+    "trace_limit_error",
+]
+
+#: The fixed single-qubit gates of the conversion table, named alike in both libraries' gate libraries.
+FIXED_GATES = ("X", "Y", "Z", "H", "S", "SDagger", "T", "TDagger")
 
 
 #: Raw acquisitions of one run, by ``(qubit, acq_index)``: level 2 → float per shot (0/1, NaN or
@@ -93,3 +104,35 @@ class HardwareBackend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the instruments; never raises."""
+
+
+def library_operation(op: NativeOp, *, gates: Any, fixed: Mapping[str, Any], idle_pulse: Any, library: str) -> Any:
+    """A library's operation for one native record (every kind but Measure).
+
+    ``gates`` is the library's ``gate_library`` module, ``fixed`` its gate class by :data:`FIXED_GATES` name,
+    ``idle_pulse`` its ``IdlePulse`` and ``library`` the name used in the ``TypeError`` for anything else.
+    """
+    if isinstance(op, Gate):
+        return fixed[op.name](f"q{op.qubit}")
+    if isinstance(op, Rxy):
+        return gates.Rxy(theta=op.theta, phi=op.phi, qubit=f"q{op.qubit}")
+    if isinstance(op, Rz):
+        return gates.Rz(theta=op.theta, qubit=f"q{op.qubit}")
+    if isinstance(op, CZ):
+        return gates.CZ(qC=f"q{op.parent}", qT=f"q{op.child}")
+    if isinstance(op, Reset):
+        return gates.Reset(*(f"q{q}" for q in op.qubits))
+    if isinstance(op, Idle):
+        return idle_pulse(duration=op.duration)
+    raise TypeError(f"no {library} operation for {op!r}")
+
+
+def trace_limit_error(exc: ValueError, *markers: str) -> UnsupportedFeature | None:
+    """The error to raise when a library's compile error ``exc`` (one of ``markers`` in its text) is the
+    one-raw-trace-per-readout-module limit of ``meas_level`` 0; ``None`` when it is anything else."""
+    if not any(marker in str(exc) for marker in markers):
+        return None
+    return UnsupportedFeature(
+        "meas_level 0 records a raw trace for one qubit per readout module only: "
+        f"measure one qubit per module in this circuit ({exc})"
+    )

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from qpi import qasm
 from qpi.driver.executors.base import Executor
-from qpi.driver.executors.dataset import CircuitLayout, ExperimentRecord, build_dataset
+from qpi.driver.executors.dataset import CircuitLayout, ExperimentRecord
+from qpi.driver.executors.expansion import Experiment, expand_payload
 from qpi.driver.executors.hardware.acquisition import assemble
 from qpi.driver.executors.hardware.assembler import assembler_glibc_message
 from qpi.driver.executors.hardware.backend import AcqTarget, HardwareBackend
 from qpi.driver.executors.hardware.clusters import quiet_libraries
 from qpi.driver.executors.hardware.device_config import DeviceSpec, load_device_config
 from qpi.driver.executors.hardware.device_info import build_device_info, library_versions
-from qpi.driver.executors.hardware.experiments import Experiment, expand_payload
 from qpi.driver.executors.hardware.frames import track_frames
 from qpi.driver.executors.hardware.gates import CZ, ConvertedCircuit, Measure, convert_circuit
 from qpi.driver.executors.hardware.hardware_config import ClusterInfo, clusters_of, load_hardware_config
@@ -41,7 +41,7 @@ from qpi.driver.executors.hardware.options import HardwareOptions, parse_basis, 
 from qpi.driver.executors.hardware.readout import MeasureSetting, plan_readout
 from qpi.driver.executors.hardware.schedule import build_schedule, trace_passes
 from qpi.driver.executors.hardware.transpile import NativeTranspiler
-from qpi.driver.progress import report_progress
+from qpi.driver.executors.pipeline import run_experiments, warn_unused_options
 from qpi.errors import ConfigError, QPIError
 from qpi.protocol.payload import DeviceInfo, JobPayload
 
@@ -91,7 +91,7 @@ class CompiledExperiment:
 class HardwareExecutor(Executor):
     """Base of the executors that drive Qblox clusters; subclasses provide the backend."""
 
-    Options: ClassVar[type[HardwareOptions]] = HardwareOptions  # type: ignore[assignment]
+    Options: ClassVar[type[HardwareOptions]] = HardwareOptions
     #: the ``qpi[<extra>]`` that installs the backend's libraries
     extra: ClassVar[str]
     #: top-level modules the backend imports
@@ -233,8 +233,7 @@ class HardwareExecutor(Executor):
     def execute(self, payload: JobPayload) -> xr.Dataset:
         if payload.seed is not None:
             self.warn("seed is ignored by the hardware executors")
-        for key in sorted(payload.options):
-            self.warn(f"run option {key!r} is not used by the {self.kind} executor and was ignored")
+        warn_unused_options(self, payload)
         opts = self.options
         experiments = expand_payload(
             payload,
@@ -243,18 +242,8 @@ class HardwareExecutor(Executor):
             num_qubits=self.spec.num_qubits,
             executor=self.kind,
         )
-        records = []
-        for experiment in experiments:
-            report_progress(experiment.index / len(experiments), "running")
-            records.append(self._run(experiment, payload, many=len(experiments) > 1))
-        return build_dataset(
-            payload.id,
-            self.kind,
-            meas_level=payload.meas_level,
-            meas_return=payload.meas_return,
-            memory=payload.memory,
-            experiments=records,
-        )
+        many = len(experiments) > 1
+        return run_experiments(self, payload, experiments, lambda e: self._run(e, payload, many=many))
 
     def close(self) -> None:
         if self._closed:

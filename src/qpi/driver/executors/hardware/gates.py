@@ -136,9 +136,32 @@ _FIXED: dict[str, FixedGate] = {
 }
 
 SUPPORTED_GATES: tuple[str, ...] = (
-    "reset", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz", "p", "u",
-    "cx", "cz", "crz", "cp", "ccx", "swap", "measure", "delay", "barrier",
-)  # fmt: skip
+    "reset",
+    "x",
+    "y",
+    "z",
+    "h",
+    "s",
+    "sdg",
+    "t",
+    "tdg",
+    "sx",
+    "sxdg",
+    "rx",
+    "ry",
+    "rz",
+    "p",
+    "u",
+    "cx",
+    "cz",
+    "crz",
+    "cp",
+    "ccx",
+    "swap",
+    "measure",
+    "delay",
+    "barrier",
+)
 
 _UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12, "dt": 1e-9}
 

@@ -70,6 +70,17 @@ def prepare_hardware_config(data: Mapping[str, Any], *, config_type: str, path: 
     return prepared
 
 
+def validate_hardware_config(data: Mapping[str, Any], *, config_class: Any, config_type: str, path: Path) -> Any:
+    """``data`` as the library's ``QbloxHardwareCompilationConfig`` (``config_class``), or a ConfigError."""
+    from pydantic import ValidationError
+
+    prepared = prepare_hardware_config(data, config_type=config_type, path=path)
+    try:
+        return config_class.model_validate(prepared)
+    except ValidationError as exc:
+        raise format_validation_error(exc, path=path) from exc
+
+
 def _loc(parts: Sequence[int | str]) -> str:
     # Drop pydantic's union bookkeeping ("tagged-union[...]", "function-after[...]").
     kept = [str(p) for p in parts if not (isinstance(p, str) and "[" in p)]

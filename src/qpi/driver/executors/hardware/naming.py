@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["coupler_clock", "coupler_port", "edge_name", "qubit_name"]
+__all__ = ["coupler_clock", "coupler_port", "edge_name", "qubit_clock", "qubit_name"]
 
 
 def qubit_name(index: int) -> str:
     """Element name of physical qubit ``index`` (``q<index>``)."""
     return f"q{index}"
+
+
+def qubit_clock(element: str) -> str:
+    """Drive clock of a qubit element (``<element>.01``)."""
+    return f"{element}.01"
 
 
 def edge_name(parent: str, child: str) -> str:

@@ -43,9 +43,27 @@ EXAMPLE_HARDWARE_CONFIG = "quantify.hardware.example.json"
 # Qiskit names the converter can take as native gates (``measure``, ``reset`` and ``delay`` are
 # always added). Three-qubit gates are decomposed by the transpiler, never native.
 BASIS_CHOICES: tuple[str, ...] = (
-    "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg",
-    "rx", "ry", "rz", "p", "u", "cx", "cz", "crz", "cp", "swap",
-)  # fmt: skip
+    "x",
+    "y",
+    "z",
+    "h",
+    "s",
+    "sdg",
+    "t",
+    "tdg",
+    "sx",
+    "sxdg",
+    "rx",
+    "ry",
+    "rz",
+    "p",
+    "u",
+    "cx",
+    "cz",
+    "crz",
+    "cp",
+    "swap",
+)
 
 
 class HardwareOptions(CommonOptions, frozen=True, forbid_unknown_fields=True):

@@ -42,6 +42,16 @@ class MeasureSetting:
         """True when the hardware averages over shots (level 1 avg, level 0)."""
         return self.level == 0 or (self.level == 1 and self.meas_return == "avg")
 
+    @property
+    def overrides(self) -> dict[str, float]:
+        """The ``Measure`` keyword arguments of the device overrides (``acq_threshold``, ``acq_rotation``)."""
+        out: dict[str, float] = {}
+        if self.threshold is not None:
+            out["acq_threshold"] = self.threshold
+        if self.rotation is not None:
+            out["acq_rotation"] = self.rotation
+        return out
+
 
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)

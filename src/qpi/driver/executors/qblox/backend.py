@@ -34,14 +34,21 @@ from qblox_scheduler.operations.pulse_library import IdlePulse
 from qblox_scheduler.qblox.hardware_agent import HardwareAgent
 from qblox_scheduler.schedules.schedule import TimeableSchedule
 
-from qpi.driver.executors.hardware.backend import AcqTarget, Acquisitions, HardwareBackend
+from qpi.driver.executors.hardware.backend import (
+    FIXED_GATES,
+    AcqTarget,
+    Acquisitions,
+    HardwareBackend,
+    library_operation,
+    trace_limit_error,
+)
 from qpi.driver.executors.hardware.clusters import close_cluster
 from qpi.driver.executors.hardware.device_config import DeviceSpec, ElementSpec
-from qpi.driver.executors.hardware.gates import CZ, Gate, Idle, Measure, NativeOp, Reset, Rxy, Rz
-from qpi.driver.executors.hardware.hardware_config import format_validation_error, prepare_hardware_config
+from qpi.driver.executors.hardware.gates import Gate, Measure, NativeOp
+from qpi.driver.executors.hardware.hardware_config import validate_hardware_config
 from qpi.driver.executors.hardware.readout import MeasureSetting
 from qpi.driver.executors.qblox.elements import CompositeSquareEdge, FluxTunableCoupler, TransmonElement
-from qpi.errors import ConfigError, ExecutionError, UnsupportedFeature
+from qpi.errors import ConfigError, ExecutionError
 
 __all__ = ["QbloxBackend", "measure_label", "native_operation"]
 
@@ -49,15 +56,7 @@ logger = logging.getLogger(__name__)
 
 CONFIG_TYPE = "QbloxHardwareCompilationConfig"
 
-_FIXED: dict[str, Any] = {
-    "X": gates.X,
-    "Y": gates.Y,
-    "Z": gates.Z,
-    "H": gates.H,
-    "S": gates.S,
-    "SDagger": gates.SDagger,
-    "TDagger": gates.TDagger,
-}
+_FIXED: dict[str, Any] = {name: getattr(gates, name) for name in FIXED_GATES if name != "T"}
 # The device file gives quantify's unitless DRAG ``motzoi``: quantify's derivative is
 # -motzoi*(t-mu)/sigma*G(t), qblox-scheduler's -beta*(t-mu)/sigma**2*G(t), so beta = motzoi*sigma
 # with sigma = duration / (2*nr_sigma), nr_sigma = 4 in both libraries: the same pulse on both.
@@ -72,21 +71,9 @@ def measure_label(op: Measure) -> str:
 
 def native_operation(op: NativeOp) -> Any:
     """qblox-scheduler's operation for one native record (every kind but Measure)."""
-    if isinstance(op, Gate):
-        if op.name == "T":  # qblox-scheduler 1.0.1's T has operation type "Z"; see the module docstring
-            return gates.Rz(theta=45.0, qubit=f"q{op.qubit}")
-        return _FIXED[op.name](f"q{op.qubit}")
-    if isinstance(op, Rxy):
-        return gates.Rxy(theta=op.theta, phi=op.phi, qubit=f"q{op.qubit}")
-    if isinstance(op, Rz):
-        return gates.Rz(theta=op.theta, qubit=f"q{op.qubit}")
-    if isinstance(op, CZ):
-        return gates.CZ(qC=f"q{op.parent}", qT=f"q{op.child}")
-    if isinstance(op, Reset):
-        return gates.Reset(*(f"q{q}" for q in op.qubits))
-    if isinstance(op, Idle):
-        return IdlePulse(duration=op.duration)
-    raise TypeError(f"no qblox-scheduler operation for {op!r}")
+    if isinstance(op, Gate) and op.name == "T":  # qblox-scheduler 1.0.1's T has operation type "Z"; see above
+        return gates.Rz(theta=45.0, qubit=f"q{op.qubit}")
+    return library_operation(op, gates=gates, fixed=_FIXED, idle_pulse=IdlePulse, library="qblox-scheduler")
 
 
 def _kwargs(element: ElementSpec) -> dict[str, dict[str, Any]]:
@@ -134,11 +121,9 @@ class QbloxBackend(HardwareBackend):
         hardware_path: Path,
         output_dir: Path,
     ) -> None:
-        prepared = prepare_hardware_config(hardware, config_type=CONFIG_TYPE, path=hardware_path)
-        try:
-            config = QbloxHardwareCompilationConfig.model_validate(prepared)
-        except ValidationError as exc:
-            raise format_validation_error(exc, path=hardware_path) from exc
+        config = validate_hardware_config(
+            hardware, config_class=QbloxHardwareCompilationConfig, config_type=CONFIG_TYPE, path=hardware_path
+        )
         device = QuantumDevice("qpi_quantum_device")
         for qubit in spec.qubits:
             try:
@@ -178,11 +163,6 @@ class QbloxBackend(HardwareBackend):
         return native_operation(op)
 
     def measure(self, op: Measure, setting: MeasureSetting) -> Any:
-        overrides: dict[str, float] = {}
-        if setting.threshold is not None:
-            overrides["acq_threshold"] = setting.threshold
-        if setting.rotation is not None:
-            overrides["acq_rotation"] = setting.rotation
         if setting.level == 2:
             protocol = "ThresholdedIQIntegration"
         elif setting.level == 1:
@@ -192,20 +172,18 @@ class QbloxBackend(HardwareBackend):
         return gates.Measure(
             f"q{op.qubit}",
             acq_label=measure_label(op),
-            acq_protocol=protocol,  # type: ignore[arg-type]
+            acq_protocol=protocol,
             average_segment_repetitions=setting.average,
-            **overrides,
+            **setting.overrides,
         )
 
     def compile(self, schedule: Any) -> Any:
         try:
             return self.agent.compile(schedule)
         except ValueError as exc:
-            if "scope mode" in str(exc) or "trace acquisition" in str(exc):
-                raise UnsupportedFeature(
-                    "meas_level 0 records a raw trace for one qubit per readout module only: "
-                    f"measure one qubit per module in this circuit ({exc})"
-                ) from exc
+            refused = trace_limit_error(exc, "scope mode", "trace acquisition")
+            if refused is not None:
+                raise refused from exc
             raise
 
     def run(

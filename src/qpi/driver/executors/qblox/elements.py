@@ -32,7 +32,8 @@ from qblox_scheduler.resources import BasebandClockResource, ClockResource
 from qblox_scheduler.schedules.schedule import TimeableSchedule
 from qblox_scheduler.structure.model import Numbers, Parameter, SchedulerSubmodule
 
-from qpi.driver.executors.hardware.naming import coupler_clock, coupler_port
+from qpi.driver.executors.hardware.coupler import COUPLER_CLOCK_LIMIT_HZ, coupler_cz
+from qpi.driver.executors.hardware.naming import coupler_clock, coupler_port, qubit_clock
 
 __all__ = [
     "CompositeSquareEdge",
@@ -98,7 +99,7 @@ class ClocksFrequencies(SchedulerSubmodule):  # type: ignore[misc]
 class TransmonElement(DeviceElement):  # type: ignore[misc]
     """A fixed-frequency transmon with a dispersive readout (E-3.13)."""
 
-    element_type: Literal["TransmonElement"] = "TransmonElement"  # type: ignore[assignment]
+    element_type: Literal["TransmonElement"] = "TransmonElement"
 
     reset: IdlingReset
     rxy: RxyDRAG
@@ -111,7 +112,7 @@ class TransmonElement(DeviceElement):  # type: ignore[misc]
             "amp180": self.rxy.amp180,
             "beta": self.rxy.beta,
             "port": self.ports.microwave,
-            "clock": f"{self.name}.01",
+            "clock": qubit_clock(self.name),
             "duration": self.rxy.duration,
         }
         if theta is None or phi is None:
@@ -125,7 +126,7 @@ class TransmonElement(DeviceElement):  # type: ignore[misc]
         )
 
     def _rz(self, theta: float | None) -> OperationCompilationConfig:
-        clock = f"{self.name}.01"
+        clock = qubit_clock(self.name)
         if theta is None:
             return OperationCompilationConfig(
                 factory_func=phase_shift,
@@ -190,7 +191,7 @@ class TransmonElement(DeviceElement):  # type: ignore[misc]
         return DeviceCompilationConfig(
             elements={self.name: operations},
             clocks={
-                f"{self.name}.01": self.clock_freqs.f01,
+                qubit_clock(self.name): self.clock_freqs.f01,
                 f"{self.name}.12": self.clock_freqs.f12,
                 f"{self.name}.ro": self.clock_freqs.readout,
             },
@@ -201,7 +202,7 @@ class TransmonElement(DeviceElement):  # type: ignore[misc]
 class CompositeSquareEdge(Edge):  # type: ignore[misc]
     """CZ as a square flux pulse on the parent's flux port plus virtual-Z corrections."""
 
-    edge_type: Literal["CompositeSquareEdge"] = "CompositeSquareEdge"  # type: ignore[assignment]
+    edge_type: Literal["CompositeSquareEdge"] = "CompositeSquareEdge"
 
     cz: CZ
 
@@ -210,9 +211,9 @@ class CompositeSquareEdge(Edge):  # type: ignore[misc]
             "square_amp": self.cz.square_amp,
             "square_duration": self.cz.square_duration,
             "virt_z_parent_qubit_phase": self.cz.parent_phase_correction,
-            "virt_z_parent_qubit_clock": f"{self.parent_element_name}.01",
+            "virt_z_parent_qubit_clock": qubit_clock(self.parent_element_name),
             "virt_z_child_qubit_phase": self.cz.child_phase_correction,
-            "virt_z_child_qubit_clock": f"{self.child_element_name}.01",
+            "virt_z_child_qubit_clock": qubit_clock(self.child_element_name),
         }
 
     def generate_edge_config(self) -> dict[str, dict[str, OperationCompilationConfig]]:
@@ -238,7 +239,7 @@ class CouplerClocks(SchedulerSubmodule):  # type: ignore[misc]
     cz: float = Parameter(
         initial_value=0.0,
         unit="Hz",
-        vals=Numbers(min_value=-1e12, max_value=1e12, allow_nan=True),
+        vals=Numbers(min_value=-COUPLER_CLOCK_LIMIT_HZ, max_value=COUPLER_CLOCK_LIMIT_HZ, allow_nan=True),
     )
 
 
@@ -254,24 +255,20 @@ def flux_tunable_cz(
     virt_z_child_qubit_clock: str,
 ) -> TimeableSchedule:
     """CZ through a coupler: registers its clock, plays the square pulse, corrects both phases."""
-    schedule = TimeableSchedule("FluxTunableCZ")
-    schedule.add_resource(ClockResource(name=square_clock, freq=square_clock_freq))
-    pulse = schedule.add(
-        pulse_library.SquarePulse(amplitude=square_amp, duration=square_duration, port=square_port, clock=square_clock)
+    return coupler_cz(
+        TimeableSchedule("FluxTunableCZ"),
+        clock=ClockResource(name=square_clock, freq=square_clock_freq),
+        pulse=pulse_library.SquarePulse(
+            amplitude=square_amp, duration=square_duration, port=square_port, clock=square_clock
+        ),
+        phase_shifts=[
+            pulse_library.ShiftClockPhase(phase_shift=virt_z_parent_qubit_phase, clock=virt_z_parent_qubit_clock),
+            pulse_library.ShiftClockPhase(phase_shift=virt_z_child_qubit_phase, clock=virt_z_child_qubit_clock),
+        ],
     )
-    for phase, clock in (
-        (virt_z_parent_qubit_phase, virt_z_parent_qubit_clock),
-        (virt_z_child_qubit_phase, virt_z_child_qubit_clock),
-    ):
-        schedule.add(
-            pulse_library.ShiftClockPhase(phase_shift=phase, clock=clock),
-            ref_op=pulse,
-            ref_pt="start",
-        )
-    return schedule
 
 
-class FluxTunableCoupler(CompositeSquareEdge):  # type: ignore[misc]
+class FluxTunableCoupler(CompositeSquareEdge):
     """A :class:`CompositeSquareEdge` whose CZ pulse plays on the coupler's own flux line.
 
     The pulse goes to port ``<edge>:fl`` on clock ``<edge>.cz`` at ``clock_freqs.cz`` (Hz).

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 from quantify_scheduler.backends import SerialCompiler
 from quantify_scheduler.backends.qblox_backend import QbloxHardwareCompilationConfig
 from quantify_scheduler.device_under_test import BasicTransmonElement, CompositeSquareEdge, QuantumDevice
@@ -28,18 +27,21 @@ from quantify_scheduler.operations import gate_library as gates
 from quantify_scheduler.operations.pulse_library import IdlePulse
 from quantify_scheduler.schedules.schedule import Schedule
 
-from qpi.driver.executors.hardware.backend import AcqTarget, Acquisitions, HardwareBackend
+from qpi.driver.executors.hardware.backend import (
+    FIXED_GATES,
+    AcqTarget,
+    Acquisitions,
+    HardwareBackend,
+    library_operation,
+    trace_limit_error,
+)
 from qpi.driver.executors.hardware.clusters import close_cluster, close_instrument, create_cluster
 from qpi.driver.executors.hardware.device_config import DeviceSpec, ElementSpec
-from qpi.driver.executors.hardware.gates import CZ, Gate, Idle, Measure, NativeOp, Reset, Rxy, Rz
-from qpi.driver.executors.hardware.hardware_config import (
-    ClusterInfo,
-    format_validation_error,
-    prepare_hardware_config,
-)
+from qpi.driver.executors.hardware.gates import Measure, NativeOp
+from qpi.driver.executors.hardware.hardware_config import ClusterInfo, validate_hardware_config
 from qpi.driver.executors.hardware.readout import MeasureSetting
 from qpi.driver.executors.quantify.elements import FluxTunableCoupler
-from qpi.errors import ConfigError, ExecutionError, UnsupportedFeature
+from qpi.errors import ConfigError, ExecutionError
 
 __all__ = ["QuantifyBackend", "native_operation"]
 
@@ -49,33 +51,12 @@ CONFIG_TYPE = "quantify_scheduler.backends.qblox_backend.QbloxHardwareCompilatio
 _DEVICE = "qpi_quantum_device"
 _COORDINATOR = "qpi_instrument_coordinator"
 
-_FIXED: dict[str, Any] = {
-    "X": gates.X,
-    "Y": gates.Y,
-    "Z": gates.Z,
-    "H": gates.H,
-    "S": gates.S,
-    "SDagger": gates.SDagger,
-    "T": gates.T,
-    "TDagger": gates.TDagger,
-}
+_FIXED: dict[str, Any] = {name: getattr(gates, name) for name in FIXED_GATES}
 
 
 def native_operation(op: NativeOp) -> Any:
     """quantify-scheduler's operation for one native record (every kind but Measure)."""
-    if isinstance(op, Gate):
-        return _FIXED[op.name](f"q{op.qubit}")
-    if isinstance(op, Rxy):
-        return gates.Rxy(theta=op.theta, phi=op.phi, qubit=f"q{op.qubit}")
-    if isinstance(op, Rz):
-        return gates.Rz(theta=op.theta, qubit=f"q{op.qubit}")
-    if isinstance(op, CZ):
-        return gates.CZ(qC=f"q{op.parent}", qT=f"q{op.child}")
-    if isinstance(op, Reset):
-        return gates.Reset(*(f"q{q}" for q in op.qubits))
-    if isinstance(op, Idle):
-        return IdlePulse(duration=op.duration)
-    raise TypeError(f"no quantify operation for {op!r}")
+    return library_operation(op, gates=gates, fixed=_FIXED, idle_pulse=IdlePulse, library="quantify")
 
 
 def _quantify_key(element: ElementSpec, submodule: str, key: str) -> str:
@@ -145,11 +126,9 @@ class QuantifyBackend(HardwareBackend):
         is_dummy: bool,
         hardware_path: Any,
     ) -> None:
-        prepared = prepare_hardware_config(hardware, config_type=CONFIG_TYPE, path=hardware_path)
-        try:
-            config = QbloxHardwareCompilationConfig.model_validate(prepared)
-        except ValidationError as exc:
-            raise format_validation_error(exc, path=hardware_path) from exc
+        config = validate_hardware_config(
+            hardware, config_class=QbloxHardwareCompilationConfig, config_type=CONFIG_TYPE, path=hardware_path
+        )
         self.device = QuantumDevice(self._own(_DEVICE))
         for qubit in spec.qubits:
             element = BasicTransmonElement(self._own(qubit.name))
@@ -186,11 +165,6 @@ class QuantifyBackend(HardwareBackend):
         return native_operation(op)
 
     def measure(self, op: Measure, setting: MeasureSetting) -> Any:
-        overrides: dict[str, float] = {}
-        if setting.threshold is not None:
-            overrides["acq_threshold"] = setting.threshold
-        if setting.rotation is not None:
-            overrides["acq_rotation"] = setting.rotation
         if setting.level == 2:
             protocol, bin_mode = "ThresholdedAcquisition", BinMode.APPEND
         elif setting.level == 1:
@@ -202,20 +176,18 @@ class QuantifyBackend(HardwareBackend):
             f"q{op.qubit}",
             acq_channel=f"discard_q{op.qubit}" if op.discard else op.qubit,
             acq_index=op.acq_index,
-            acq_protocol=protocol,  # type: ignore[arg-type]
+            acq_protocol=protocol,
             bin_mode=bin_mode,
-            **overrides,
+            **setting.overrides,
         )
 
     def compile(self, schedule: Any) -> Any:
         try:
             return self._compiler.compile(schedule, config=self._config)
         except ValueError as exc:
-            if "scope mode" in str(exc) or "raw trace" in str(exc):
-                raise UnsupportedFeature(
-                    "meas_level 0 records a raw trace for one qubit per readout module only: "
-                    f"measure one qubit per module in this circuit ({exc})"
-                ) from exc
+            refused = trace_limit_error(exc, "scope mode", "raw trace")
+            if refused is not None:
+                raise refused from exc
             raise
 
     def run(

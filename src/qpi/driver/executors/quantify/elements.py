@@ -22,7 +22,8 @@ from quantify_scheduler.operations.pulse_library import ShiftClockPhase, SquareP
 from quantify_scheduler.resources import ClockResource
 from quantify_scheduler.schedules.schedule import Schedule
 
-from qpi.driver.executors.hardware.naming import coupler_clock, coupler_port
+from qpi.driver.executors.hardware.coupler import COUPLER_CLOCK_LIMIT_HZ, coupler_cz
+from qpi.driver.executors.hardware.naming import coupler_clock, coupler_port, qubit_clock
 
 __all__ = ["CouplerClocks", "FluxTunableCoupler", "flux_tunable_cz"]
 
@@ -37,7 +38,7 @@ class CouplerClocks(InstrumentChannel):
             instrument=self,
             unit="Hz",
             initial_value=cz,
-            vals=Numbers(min_value=-1e12, max_value=1e12, allow_nan=True),
+            vals=Numbers(min_value=-COUPLER_CLOCK_LIMIT_HZ, max_value=COUPLER_CLOCK_LIMIT_HZ, allow_nan=True),
             docstring="Frequency of the coupler's CZ clock <edge>.cz.",
         )
 
@@ -54,15 +55,15 @@ def flux_tunable_cz(
     virt_z_child_qubit_clock: str,
 ) -> Schedule:
     """CZ through a coupler: registers its clock, plays the square pulse, corrects both phases."""
-    schedule = Schedule("FluxTunableCZ")
-    schedule.add_resource(ClockResource(name=square_clock, freq=square_clock_freq))
-    pulse = schedule.add(SquarePulse(amp=square_amp, duration=square_duration, port=square_port, clock=square_clock))
-    for phase, clock in (
-        (virt_z_parent_qubit_phase, virt_z_parent_qubit_clock),
-        (virt_z_child_qubit_phase, virt_z_child_qubit_clock),
-    ):
-        schedule.add(ShiftClockPhase(phase_shift=phase, clock=clock), ref_op=pulse, ref_pt="start")
-    return schedule
+    return coupler_cz(
+        Schedule("FluxTunableCZ"),
+        clock=ClockResource(name=square_clock, freq=square_clock_freq),
+        pulse=SquarePulse(amp=square_amp, duration=square_duration, port=square_port, clock=square_clock),
+        phase_shifts=[
+            ShiftClockPhase(phase_shift=virt_z_parent_qubit_phase, clock=virt_z_parent_qubit_clock),
+            ShiftClockPhase(phase_shift=virt_z_child_qubit_phase, clock=virt_z_child_qubit_clock),
+        ],
+    )
 
 
 class FluxTunableCoupler(CompositeSquareEdge):  # type: ignore[misc]
@@ -87,9 +88,9 @@ class FluxTunableCoupler(CompositeSquareEdge):  # type: ignore[misc]
                         "square_clock": coupler_clock(self.name),
                         "square_clock_freq": math.nan if freq is None else freq,
                         "virt_z_parent_qubit_phase": cz.parameters[f"{self._parent_element_name}_phase_correction"](),
-                        "virt_z_parent_qubit_clock": f"{self._parent_element_name}.01",
+                        "virt_z_parent_qubit_clock": qubit_clock(self._parent_element_name),
                         "virt_z_child_qubit_phase": cz.parameters[f"{self._child_element_name}_phase_correction"](),
-                        "virt_z_child_qubit_clock": f"{self._child_element_name}.01",
+                        "virt_z_child_qubit_clock": qubit_clock(self._child_element_name),
                     },
                 )
             }
