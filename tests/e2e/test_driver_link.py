@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,27 @@ class Cluster:
         self.drivers: list[Proc] = []
 
     def start_server(self) -> None:
-        args = qpi_command("serve", "--data-dir", str(self.data), "--server-port", str(self.port), "--host",
-                           "127.0.0.1", "--port-range-start", str(self.nng[0]), "--port-range-end", str(self.nng[1]),
-                           "--rate-limit", "0", "--submit-rate-limit", "0", "--heartbeat-interval", "1s",
-                           "--max-pending-jobs-per-user", "0")
+        args = qpi_command(
+            "serve",
+            "--data-dir",
+            str(self.data),
+            "--server-port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
+            "--port-range-start",
+            str(self.nng[0]),
+            "--port-range-end",
+            str(self.nng[1]),
+            "--rate-limit",
+            "0",
+            "--submit-rate-limit",
+            "0",
+            "--heartbeat-interval",
+            "1s",
+            "--max-pending-jobs-per-user",
+            "0",
+        )
         self.server = Proc(args, cwd=self.tmp, env=self.env, log=self.tmp / "server.log").start()
         wait_for(self._healthy, 60, "the server to answer /api/health")
 
@@ -54,13 +72,28 @@ class Cluster:
     def bootstrap(self) -> None:
         import subprocess
 
-        subprocess.run(qpi_command("admin", "create-superuser", "admin@example.org", "--password", "password123",
-                                   "--data-dir", str(self.data)), env=self.env, check=True, capture_output=True)
+        subprocess.run(
+            qpi_command(
+                "admin",
+                "create-superuser",
+                "admin@example.org",
+                "--password",
+                "password123",
+                "--data-dir",
+                str(self.data),
+            ),
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
         self.start_server()
-        s = httpx.post(f"{self.url}/api/auth/login", json={"email": "admin@example.org", "password": "password123",
-                                                          "mode": "token"}).json()["session_token"]
-        self.token = httpx.post(f"{self.url}/api/tokens", json={"name": "e2e"},
-                                headers={"Authorization": f"Bearer {s}"}).json()["token"]
+        s = httpx.post(
+            f"{self.url}/api/auth/login",
+            json={"email": "admin@example.org", "password": "password123", "mode": "token"},
+        ).json()["session_token"]
+        self.token = httpx.post(
+            f"{self.url}/api/tokens", json={"name": "e2e"}, headers={"Authorization": f"Bearer {s}"}
+        ).json()["token"]
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-API-Token": self.token}, timeout=30)
@@ -71,13 +104,34 @@ class Cluster:
             assert r.status_code == 201, r.text
             return dict(r.json())
 
-    def start_driver(self, qpu: dict[str, Any], kind: str, *, fingerprint: str | None = None, workers: int = 1,
-                     name: str = "drv") -> Proc:
+    def start_driver(
+        self, qpu: dict[str, Any], kind: str, *, fingerprint: str | None = None, workers: int = 1, name: str = "drv"
+    ) -> Proc:
         data = self.tmp / f"driver-{qpu['name']}"
-        args = qpi_command("driver", "start", "--qpi-addr", self.url, "--token", qpu["access_token"],
-                           "--ca-fingerprint", fingerprint or qpu["ca_fingerprint"], "--executor", kind,
-                           "--data-dir", str(data), "--ca-file", str(data / "ca.pem"), "--workers", str(workers),
-                           "--reconnect-min", "0.2s", "--reconnect-max", "2s", "--name", name)
+        args = qpi_command(
+            "driver",
+            "start",
+            "--qpi-addr",
+            self.url,
+            "--token",
+            qpu["access_token"],
+            "--ca-fingerprint",
+            fingerprint or qpu["ca_fingerprint"],
+            "--executor",
+            kind,
+            "--data-dir",
+            str(data),
+            "--ca-file",
+            str(data / "ca.pem"),
+            "--workers",
+            str(workers),
+            "--reconnect-min",
+            "0.2s",
+            "--reconnect-max",
+            "2s",
+            "--name",
+            name,
+        )
         proc = Proc(args, cwd=self.tmp, env=self.env, log=self.tmp / f"driver-{qpu['name']}.log").start()
         self.drivers.append(proc)
         return proc
@@ -91,8 +145,9 @@ class Cluster:
 
     def submit(self, qpu: str, circuit: str = BELL, shots: int = 1000, **extra: Any) -> str:
         with self.http() as c:
-            r = c.post("/api/jobs", json={"qpu_target": qpu, "shots": shots, "circuits": [{"circuit": circuit}],
-                                          **extra})
+            r = c.post(
+                "/api/jobs", json={"qpu_target": qpu, "shots": shots, "circuits": [{"circuit": circuit}], **extra}
+            )
             assert r.status_code == 201, r.text
             return str(r.json()["id"])
 
@@ -188,3 +243,15 @@ def test_wrong_ca_fingerprint_stops_the_driver_before_it_sends_anything(cluster:
     with cluster.http() as c:
         record = c.get(f"/api/drivers/{qpu['driver_id']}").json()
     assert record["connected_at"] is None and record["status"] == "offline"  # the token never arrived
+
+
+def test_an_idle_link_stays_up(cluster: Cluster) -> None:
+    """Neither side may take an idle link for dead: both heartbeat every interval (1 s here, 3 misses)."""
+    qpu = cluster.qpu("idle1", "mock")
+    driver = cluster.start_driver(qpu, "mock")
+    cluster.wait_online("idle1")
+    time.sleep(6)  # two full miss windows with no job traffic
+    log = driver.output()
+    assert "link lost" not in log and "session 2" not in log, log[-3000:]
+    job = cluster.submit("idle1")
+    assert cluster.wait_all([job])[0]["state"] == "completed"

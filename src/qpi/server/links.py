@@ -12,19 +12,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import msgspec
 
 from qpi.errors import LinkClosed, LinkError
-from qpi.protocol.messages import Disconnect, DisconnectBody, Envelope, HeldJob, encode
-from qpi.protocol.transport import LinkEvent, LinkListener
+from qpi.protocol.link import LinkEvent
+from qpi.protocol.messages import (
+    Disconnect,
+    DisconnectBody,
+    DisconnectReason,
+    Envelope,
+    HeldJob,
+    ServerHeartbeat,
+    ServerHeartbeatBody,
+    encode,
+)
+from qpi.protocol.transport import LinkListener
 from qpi.server.clock import from_us
 from qpi.server.context import ServerContext
-from qpi.server.scheduling import DriverState, QpuSnapshot
+from qpi.server.scheduling import DriverState, LinkState, QpuSnapshot
 
 __all__ = ["Inbound", "Link", "LinkManager"]
 
@@ -47,8 +59,9 @@ class Link:
     listener: LinkListener
     session: int = 0
     instance_id: str = ""
-    state: str = "connecting"  # connecting | online | draining | offline
+    state: LinkState = "connecting"
     last_seen_us: int = 0
+    db_seen_us: int = 0  # the last ``last_seen`` written to the database (P-4.2)
     workers_total: int = 0
     workers_ready: int = 0
     workers_busy: int = 0
@@ -81,7 +94,7 @@ class LinkManager:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def _accept(self, driver_id: str) -> object:
+    def _accept(self, driver_id: str) -> Callable[[str], bool]:
         def accept(cn: str) -> bool:  # nng thread
             with self._lock:
                 return self._accepted.get(driver_id) == cn
@@ -108,10 +121,16 @@ class LinkManager:
                     driver_id, start=port_start, end=port_end, skip=frozenset(busy)
                 )
                 listener = LinkListener(
-                    self.ctx.config.host, port, cert_pem=tls.cert_pem, key_pem=tls.key_pem, ca_pem=tls.ca_cert_pem,
-                    recv_max_size=self.ctx.config.max_message_size, accept_cn=self._accept(driver_id),  # type: ignore[arg-type]
-                    on_event=lambda ev, d=driver_id: self._on_event(d, ev), name=f"driver {driver_id}",
-                )  # fmt: skip
+                    self.ctx.config.host,
+                    port,
+                    cert_pem=tls.cert_pem,
+                    key_pem=tls.key_pem,
+                    ca_pem=tls.ca_cert_pem,
+                    recv_max_size=self.ctx.config.max_message_size,
+                    accept_cn=self._accept(driver_id),
+                    on_event=functools.partial(self._on_event, driver_id),
+                    name=f"driver {driver_id}",
+                )
                 try:
                     await listener.__aenter__()
                 except LinkError as exc:
@@ -149,14 +168,14 @@ class LinkManager:
                 continue
             await self.inbox.put(Inbound(link.driver_id, link.session, data, self.ctx.clock.now_us()))
 
-    async def close(self, driver_id: str, reason: str | None = None, *, forget: bool = True) -> None:
+    async def close(self, driver_id: str, reason: DisconnectReason | None = None, *, forget: bool = True) -> None:
         """Tell the driver why (``Disconnect``), close its pipe and, with ``forget``, its listener."""
         link = self.links.get(driver_id)
         if link is None:
             return
         if reason is not None and link.attached:
             with contextlib.suppress(LinkError):
-                await self.send(driver_id, Disconnect(driver=driver_id, payload=DisconnectBody(reason=reason)))  # type: ignore[arg-type]
+                await self.send(driver_id, Disconnect(driver=driver_id, payload=DisconnectBody(reason=reason)))
         link.state = "offline"
         if not forget:
             link.listener.disconnect_peer()
@@ -184,6 +203,24 @@ class LinkManager:
             raise LinkClosed(f"driver {driver_id} has no link on this replica")
         await link.listener.send(encode(message))
 
+    async def heartbeats(self) -> None:
+        """``ServerHeartbeat`` on every attached link each interval: a driver that hears nothing from the
+        server for ``heartbeat_misses`` intervals drops the link and reconnects (P-4)."""
+        while True:
+            await asyncio.sleep(self.ctx.config.heartbeat_interval)
+            now = from_us(self.ctx.clock.now_us())
+            for link in list(self.links.values()):
+                if not link.attached:
+                    continue
+                link.heartbeat_seq += 1
+                beat = ServerHeartbeat(
+                    driver=link.driver_id, payload=ServerHeartbeatBody(seq=link.heartbeat_seq, server_time=now)
+                )
+                try:
+                    await link.listener.send(encode(beat))
+                except LinkError as exc:  # detached in between: the driver reconnects on its own
+                    logger.debug("driver=%s ServerHeartbeat not sent: %s", link.driver_id, exc)
+
     # --- what the policy needs --------------------------------------------------------------------
 
     def live(self, driver_id: str, now_us: int) -> bool:
@@ -202,10 +239,16 @@ class LinkManager:
                 continue
             drivers.append(
                 DriverState(
-                    id=d.id, role=d.role, enabled=d.enabled, link_state=link.state,  # type: ignore[arg-type]
-                    attached=link.attached, last_seen=from_us(link.last_seen_us) if link.last_seen_us else None,
-                    suspect=link.suspect, workers_ready=link.workers_ready, open_leases=d.open_leases,
+                    id=d.id,
+                    role=d.role,
+                    enabled=d.enabled,
+                    link_state=link.state,
+                    attached=link.attached,
+                    last_seen=from_us(link.last_seen_us) if link.last_seen_us else None,
+                    suspect=link.suspect,
+                    workers_ready=link.workers_ready,
+                    open_leases=d.open_leases,
                     last_dispatch_at=link.last_dispatch,
                 )
-            )  # fmt: skip
+            )
         return msgspec.structs.replace(snap, drivers=tuple(drivers))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from qpi.errors import LinkError
-from qpi.protocol.messages import CancelJob, CancelJobBody
+from qpi.protocol.messages import CancelJob, CancelJobBody, DisconnectReason
 from qpi.server.context import ServerContext
 from qpi.server.dispatcher import Dispatcher
 from qpi.server.fanout import FanOut
@@ -21,7 +21,11 @@ __all__ = ["wire_link_layer"]
 
 logger = logging.getLogger(__name__)
 
-_DISCONNECT_REASON = {"disabled": "disabled", "deleted": "deleted", "token_revoked": "token_revoked"}
+_DISCONNECT_REASON: dict[str, DisconnectReason] = {
+    "disabled": "disabled",
+    "deleted": "deleted",
+    "token_revoked": "token_revoked",
+}
 
 
 def wire_link_layer(ctx: ServerContext, supervisor: Supervisor) -> LinkManager:
@@ -46,13 +50,18 @@ def wire_link_layer(ctx: ServerContext, supervisor: Supervisor) -> LinkManager:
         """T13: the record is cancelled; tell the driver to stop the attempt (P-6.6)."""
         if job.lease_driver is None:
             return
-        message = CancelJob(driver=job.lease_driver, payload=CancelJobBody(job_id=job.id, attempt=job.attempt,
-                                                                          reason="user"))  # fmt: skip
+        message = CancelJob(
+            driver=job.lease_driver, payload=CancelJobBody(job_id=job.id, attempt=job.attempt, reason="user")
+        )
         try:
             await links.send(job.lease_driver, message)
         except LinkError as exc:
-            logger.info("job_id=%s driver=%s CancelJob not delivered (%s); recovery closes the lease", job.id,
-                        job.lease_driver, exc)  # fmt: skip
+            logger.info(
+                "job_id=%s driver=%s CancelJob not delivered (%s); recovery closes the lease",
+                job.id,
+                job.lease_driver,
+                exc,
+            )
 
     async def on_driver_change(driver_id: str, change: str) -> None:
         """Disabling, deleting or rotating a driver closes its link at once (P-5.11, P-7.2)."""
@@ -73,4 +82,5 @@ def wire_link_layer(ctx: ServerContext, supervisor: Supervisor) -> LinkManager:
     supervisor.add("dispatcher", dispatcher.run)
     supervisor.add("recovery", recovery.run)
     supervisor.add("fanout", fanout.run)
+    supervisor.add("heartbeats", links.heartbeats)
     return links
