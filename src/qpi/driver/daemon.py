@@ -45,14 +45,22 @@ __all__ = ["Driver", "pool_options"]
 logger = logging.getLogger(__name__)
 
 HARDWARE = frozenset({"quantify", "qblox", "presto"})
+_DEFAULT_CONFIG_NAMES = {
+    "quantify_device_config": "quantify.device.yml",
+    "quantify_hardware_config": "quantify.hardware.json",
+}
 
 
 def pool_options(config: DriverConfig) -> dict[str, Any]:
     """Executor options: ``-o`` values plus the dedicated flags of the hardware executors."""
     options: dict[str, Any] = dict(config.options)
     if config.executor in ("quantify", "qblox"):
-        options.setdefault("quantify_device_config", str(config.quantify_device_config))
-        options.setdefault("quantify_hardware_config", str(config.quantify_hardware_config))
+        for key in ("quantify_device_config", "quantify_hardware_config"):
+            path: Path = getattr(config, key)
+            # The flag's default file name, absent: leave it to the executor, which uses the shipped
+            # example configurations in dummy mode (and names the missing default file otherwise).
+            if path.exists() or path != Path.cwd() / _DEFAULT_CONFIG_NAMES[key]:
+                options.setdefault(key, str(path))
         options.setdefault("is_dummy", "true" if config.is_dummy else "false")
     return options
 
@@ -79,19 +87,25 @@ class Driver:
             check_addr(config.qpi_addr, allow_insecure_http=config.allow_insecure_http)
             config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.pool = WorkerPool(
-                executor=config.executor, options=pool_options(config), workers=config.workers,
-                name=config.name, data_dir=config.data_dir, max_held_per_worker=1, launch_dir=Path.cwd(),
+                executor=config.executor,
+                options=pool_options(config),
+                workers=config.workers,
+                name=config.name,
+                data_dir=config.data_dir,
+                max_held_per_worker=1,
+                launch_dir=Path.cwd(),
                 # a package.module:Class executor may live beside where the driver was started
                 python_path=[Path.cwd()] if ":" in config.executor else (),
-            )  # fmt: skip
+            )
             await self.pool.start()
         except ConfigError as exc:
             logger.error("%s", exc)
             if self.pool is not None:
                 await self.pool.close()
             return 2
-        logger.info("executor %s ready (%d worker(s)); connecting to %s", config.executor, config.workers,
-                    config.qpi_addr)  # fmt: skip
+        logger.info(
+            "executor %s ready (%d worker(s)); connecting to %s", config.executor, config.workers, config.qpi_addr
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -153,11 +167,17 @@ class Driver:
             hint: float | None = None
             try:
                 material = await handshake(
-                    addr=config.qpi_addr, token=config.token, fingerprint=config.ca_fingerprint,
-                    ca_file=config.ca_file, key_file=config.key_file, instance_id=self.instance_id,
-                    executor=config.executor, workers=config.workers, name=config.name,
+                    addr=config.qpi_addr,
+                    token=config.token,
+                    fingerprint=config.ca_fingerprint,
+                    ca_file=config.ca_file,
+                    key_file=config.key_file,
+                    instance_id=self.instance_id,
+                    executor=config.executor,
+                    workers=config.workers,
+                    name=config.name,
                     device=self.pool.device_info,
-                )  # fmt: skip
+                )
             except FatalConnectError as exc:
                 logger.error("%s", exc)
                 self.exit_code = exc.exit_code
@@ -191,10 +211,15 @@ class Driver:
         limit = min(reply.max_message_bytes, config.max_message_size)
         try:
             async with LinkDialer(
-                reply.nng_host, reply.nng_port, ca_pem=ca_pem, server_name=reply.server_name,
-                cert_pem=reply.client_cert, key_pem=key_pem, recv_max_size=config.max_message_size,
+                reply.nng_host,
+                reply.nng_port,
+                ca_pem=ca_pem,
+                server_name=reply.server_name,
+                cert_pem=reply.client_cert,
+                key_pem=key_pem,
+                recv_max_size=config.max_message_size,
                 name=f"driver {reply.driver_id}",
-            ) as dialer:  # fmt: skip
+            ) as dialer:
                 dialer.send_limit = limit
                 session = LinkSession(self, dialer, reply, limit)
                 self.session = session
@@ -226,12 +251,19 @@ class Driver:
             if session is not None:
                 await session.send_raw(data)
         elif isinstance(event, JobStartedEvent) and session is not None:
-            body = JobStartedBody(job_id=event.job_id, attempt=event.attempt, worker=event.worker,
-                                  started_at=event.started_at)  # fmt: skip
+            body = JobStartedBody(
+                job_id=event.job_id, attempt=event.attempt, worker=event.worker, started_at=event.started_at
+            )
             await session.send(JobStarted(driver=driver_id, payload=body))
         elif isinstance(event, JobProgressEvent) and session is not None:
-            await session.send(JobProgress(driver=driver_id, payload=JobProgressBody(
-                job_id=event.job_id, attempt=event.attempt, stage=event.stage, fraction=event.fraction)))  # fmt: skip
+            await session.send(
+                JobProgress(
+                    driver=driver_id,
+                    payload=JobProgressBody(
+                        job_id=event.job_id, attempt=event.attempt, stage=event.stage, fraction=event.fraction
+                    ),
+                )
+            )
         elif isinstance(event, PoolChangedEvent) and session is not None:
             await session.heartbeat()
             if event.device_info_changed:
@@ -244,9 +276,12 @@ class Driver:
             message = f"the result is {len(data)} bytes, over the link limit of {limit} bytes"
             logger.error("job_id=%s attempt=%d %s", body.job_id, body.attempt, message)
             failed = JobResultBody(
-                job_id=body.job_id, attempt=body.attempt, status="failed", timings=body.timings,
+                job_id=body.job_id,
+                attempt=body.attempt,
+                status="failed",
+                timings=body.timings,
                 error=JobError(code="result_too_large", message=message),
-            )  # fmt: skip
+            )
             data = encode(JobResult(driver=driver_id, payload=failed))
         return data
 

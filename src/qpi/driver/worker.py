@@ -66,7 +66,17 @@ DRIVER_ERROR_CODES = frozenset(
     }
 )
 _MAX_MESSAGE = 4000
-_NOISY_LIBRARIES = ("qiskit", "qiskit_aer", "stevedore")
+# INFO chatter per pass / per instrument parameter on every job; all of it is back at --log-level debug
+_NOISY_LIBRARIES = (
+    "qiskit",
+    "qiskit_aer",
+    "stevedore",
+    "quantify_scheduler",
+    "quantify_core",
+    "qblox_scheduler",
+    "qblox_instruments",
+    "qcodes",
+)
 _EXIT_GRACE_S = 10.0
 
 
@@ -194,7 +204,6 @@ def _set_up_logging(channel: _Channel, spec: wm.WorkerSpec) -> None:
     root.addHandler(_PipeLogHandler(channel, spec.index))
     root.setLevel(spec.log_level)
     if spec.log_level > logging.DEBUG:
-        # Qiskit logs every transpiler pass at INFO: keep that for --log-level debug
         for noisy in _NOISY_LIBRARIES:
             logging.getLogger(noisy).setLevel(max(spec.log_level, logging.WARNING))
     logging.captureWarnings(True)
