@@ -22,6 +22,7 @@ start-up, and should call :func:`qpi.qasm.warm_up` there too.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Annotated
@@ -195,9 +196,26 @@ def _check_limits(circuits: Sequence[CircuitIn], *, default_shots: int, max_shot
             )
 
 
+@functools.lru_cache(maxsize=256)
+def _checked(text: str) -> tuple[str, QasmVersion, CircuitSummary]:
+    """Parse and summarise one source; successes are remembered, keyed by the exact text.
+
+    Users resubmit the same circuit again and again (loops, sweeps over shots or parameter sets), and
+    parsing is most of a small submission's cost. The key is the whole text, so a hit is the same
+    answer; 256 entries of at most ``_CACHED_CHARS`` characters bound the memory to about 1 MiB.
+    """
+    version, circuit = parse_versioned(text, require_header=False)
+    return normalise_source(text), version, circuit_summary(circuit)
+
+
+_CACHED_CHARS = 4096
+
+
 def _parse(index: int, item: CircuitIn) -> tuple[str, QasmVersion, CircuitSummary]:
     """Check 10 for one circuit: (normalised source, version, summary)."""
     try:
+        if len(item.circuit) <= _CACHED_CHARS:
+            return _checked(item.circuit)
         version, circuit = parse_versioned(item.circuit, require_header=False, circuit_index=index)
         source = normalise_source(item.circuit)
     except QasmParseError as exc:

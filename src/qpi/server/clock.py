@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 __all__ = ["Clock", "SystemClock", "from_us", "to_us"]
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
 def to_us(dt: datetime) -> int:
-    """Aware datetime → integer microseconds since the epoch (the store's time unit)."""
-    return int(dt.timestamp() * 1_000_000) if dt.tzinfo else int(dt.replace(tzinfo=UTC).timestamp() * 1_000_000)
+    """Datetime (naive means UTC) → integer microseconds since the epoch (the store's time unit), exact."""
+    return ((dt if dt.tzinfo else dt.replace(tzinfo=UTC)) - EPOCH) // _ONE_US
 
 
 def from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+    """Integer microseconds since the epoch → aware UTC datetime, exact (no float round trip)."""
+    return EPOCH + timedelta(microseconds=us)
 
 
 class Clock(Protocol):

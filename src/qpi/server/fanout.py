@@ -4,7 +4,9 @@ Every state change appends its event in the transaction that makes it (J4); comm
 wakes the pump (``Hub.publish``). The pump reads new rows and hands each to the subscribers whose
 filters and visibility match, so streams see events written by any code path, at least once and
 in id order. On PostgreSQL an id can commit after a larger one: ids missing below the high-water
-mark are looked up again for a few seconds before they are given up as rolled back.
+mark are looked up again by id for a few seconds before they are given up as rolled back. With no
+stream open the pump pauses and reads nothing; pumps are at least 5 ms apart, so a burst of commits
+shares one read.
 
 ``job.queue`` events are live only (never stored): for pending jobs a stream watches, positions
 are recomputed after changes on their QPU, coalesced to at most one per job per 250 ms.
@@ -28,6 +30,9 @@ __all__ = ["EventFilter", "FanOut", "Subscriber", "visible"]
 logger = logging.getLogger(__name__)
 
 _HOLE_TTL_S = 10.0
+_MAX_HOLES = 1000
+_BATCH = 5000
+_MIN_PUMP_INTERVAL_S = 0.005
 _QUEUE_COALESCE_S = 0.25
 
 
@@ -87,8 +92,16 @@ class FanOut:
     def wake(self, _events: object = None) -> None:
         self._wake.set()
 
-    def subscribe(self, sub: Subscriber) -> None:
+    async def subscribe(self, sub: Subscriber) -> None:
+        """Add a stream. After a pause (no streams) the pump starts again from the newest event, read
+        here before the stream joins, so that every event committed after this call reaches it."""
+        if self._cursor is None:
+            cursor = await self.ctx.store.events.latest_id()
+            if self._cursor is None:
+                self._cursor = cursor
+                self._holes.clear()
         self.subscribers.add(sub)
+        self._wake.set()
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
@@ -98,35 +111,47 @@ class FanOut:
         return sum(1 for s in self.subscribers if s.user_id == user_id and not s.closed)
 
     async def run(self) -> None:
-        if self._cursor is None:
-            latest = await self.ctx.store.events.latest_id()
-            self._cursor = int(latest or 0)
         while True:
             await wait_event(self._wake, _QUEUE_COALESCE_S if self._deferred else 1.0)
             self._deferred = False
             self._wake.clear()
+            if not self.subscribers:
+                # Nobody listens: reading events would be wasted work on every commit. Pause; the
+                # next subscribe() starts from the newest event (a new stream replays older ones
+                # from the table itself, by Last-Event-ID).
+                self._cursor = None
+                self._dirty_qpus.clear()
+                continue
+            started = time.monotonic()
             await self.pump()
             await self._queue_positions()
+            # Commits wake the pump one by one; a short pause lets a burst share one read.
+            await asyncio.sleep(max(0.0, _MIN_PUMP_INTERVAL_S - (time.monotonic() - started)))
 
     async def pump(self) -> None:
-        assert self._cursor is not None
-        low = min([self._cursor, *self._holes]) if self._holes else self._cursor
-        rows = await self.ctx.store.events.since(low, limit=5000)
+        if self._cursor is None:
+            return
+        rows = await self.ctx.store.events.since(self._cursor, limit=_BATCH)
         now = time.monotonic()
-        seen_holes = {r.id for r in rows if r.id in self._holes}
-        for event_id in seen_holes:
-            self._holes.pop(event_id, None)
-        fresh = [r for r in rows if r.id > self._cursor or r.id in seen_holes]
-        for row in fresh:
-            if row.id > self._cursor:
-                for missing in range(self._cursor + 1, row.id):
+        if self._holes:
+            # ids below the high-water mark not seen yet: committed late, or rolled back (given up
+            # after _HOLE_TTL_S); looked up by id, never by re-reading the range
+            late = await self.ctx.store.events.by_ids(sorted(self._holes))
+            for row in late:
+                self._holes.pop(row.id, None)
+                self._deliver(row)
+        for row in rows:
+            if row.id <= self._cursor:
+                continue
+            for missing in range(self._cursor + 1, row.id):
+                if len(self._holes) < _MAX_HOLES:
                     self._holes.setdefault(missing, now)
-                self._cursor = row.id
+            self._cursor = row.id
             self._deliver(row)
         for event_id, since in list(self._holes.items()):
             if now - since > _HOLE_TTL_S:
                 del self._holes[event_id]
-        if len(rows) >= 5000:
+        if len(rows) >= _BATCH:
             self._wake.set()
 
     def _deliver(self, row: EventRow) -> None:

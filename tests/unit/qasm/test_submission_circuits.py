@@ -283,3 +283,17 @@ async def test_concurrent_validation_in_worker_threads() -> None:
             assert outcomes[index] == 40
         else:
             assert str(outcomes[index]).startswith("circuits[1].circuit: line 4, column 7: ")
+
+
+def test_a_repeated_circuit_gives_the_same_answer_and_its_own_errors() -> None:
+    """Parsing is remembered per exact text: a repeat gives the same result, limits still apply per
+    submission, and a bad circuit is reported at its own index whatever came before."""
+    first = validate([CircuitIn(circuit=GHZ3_NO_HEADER)])
+    again = validate([CircuitIn(circuit=BELL2), CircuitIn(circuit=GHZ3_NO_HEADER, shots=7)])
+    assert again[1].source == first[0].source == "OPENQASM 3.0;\n" + GHZ3_NO_HEADER
+    assert (again[1].num_qubits, again[1].shots) == (3, 7)
+    assert refusal([CircuitIn(circuit=GHZ3_NO_HEADER)], num_qubits=2).code == "circuit_too_wide"
+    error = refusal([CircuitIn(circuit=BELL2), CircuitIn(circuit=SYNTAX_LINE_4)])
+    assert (error.code, error.field) == ("invalid_circuit", "circuits[1].circuit")
+    error = refusal([CircuitIn(circuit=SYNTAX_LINE_4)])  # the same bad text again: not remembered as good
+    assert (error.code, error.field) == ("invalid_circuit", "circuits[0].circuit")

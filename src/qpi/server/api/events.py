@@ -157,7 +157,7 @@ async def stream_events(request: Request[Any, Any, State]) -> Stream:
             offset=0,
         )
         sub.watched.update(j.id for j in pending)
-    fanout.subscribe(sub)
+    await fanout.subscribe(sub)
 
     async def frames() -> AsyncIterator[bytes]:
         try:

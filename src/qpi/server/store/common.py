@@ -17,9 +17,22 @@ T = TypeVar("T")
 _json_encoder = msgspec.json.Encoder()
 
 
+_ID_LENGTH = 15
+_ID_SPACE = len(_ALPHABET) ** _ID_LENGTH  # about 2**77.5
+
+
 def new_id() -> str:
-    """A 15-character ``[a-z0-9]`` id from a CSPRNG (``api.md`` §1.6)."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(15))
+    """A 15-character ``[a-z0-9]`` id from a CSPRNG (``api.md`` §1.6).
+
+    One 128-bit draw reduced modulo 36**15 (bias below 1e-15) instead of 15 separate draws: ids are
+    made on every submit and event.
+    """
+    n = int.from_bytes(secrets.token_bytes(16), "big") % _ID_SPACE
+    chars = []
+    for _ in range(_ID_LENGTH):
+        n, digit = divmod(n, 36)
+        chars.append(_ALPHABET[digit])
+    return "".join(chars)
 
 
 def json_dumps(value: Any) -> str:

@@ -72,7 +72,14 @@ class _PgEngine(PostgresEngine):
         return None
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
-        await super().start_connection_pool(min_size=1, max_size=self.pool_size, **kwargs)
+        await super().start_connection_pool(min_size=1, max_size=self.pool_size, reset=_keep_session_state, **kwargs)
+
+
+async def _keep_session_state(_connection: Any) -> None:
+    """asyncpg's pool sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release: a round trip per query outside a transaction. QPI leaves no session state behind (advisory
+    locks are transaction-scoped, no cursors, LISTEN or SET), and asyncpg still rolls back an open
+    transaction before calling this, so nothing is needed here."""
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> tuple[Dialect, Engine[Any]]:

@@ -133,6 +133,14 @@ class Events:
         )
         return rows_to(rows, EventRow)
 
+    async def by_ids(self, ids: builtins.list[int]) -> builtins.list[EventRow]:
+        """The events among ``ids`` (those that exist), in id order."""
+        if not ids:
+            return []
+        marks = ", ".join("{}" for _ in ids)
+        rows = await self.db.fetch(f"SELECT * FROM {self.n.events} WHERE id IN ({marks}) ORDER BY id", *ids)
+        return rows_to(rows, EventRow)
+
     async def latest_id(self) -> int:
         value = await self.db.fetchval(f"SELECT MAX(id) AS m FROM {self.n.events}")
         return int(value or 0)
