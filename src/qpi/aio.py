@@ -13,6 +13,8 @@ async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:  # no
     ``asyncio.wait_for`` on Python 3.11 can swallow a cancellation that arrives as the event is set,
     leaving a supervised loop that never stops; ``asyncio.timeout`` does not.
     """
+    if event.is_set():  # the busy case: no timer to arm and cancel
+        return True
     try:
         async with asyncio.timeout(timeout):
             await event.wait()

@@ -166,8 +166,11 @@ class _Link(PipeTracker):
         """
         sock = self._require_open()
         try:
-            async with asyncio.timeout(timeout):
+            if timeout is None:  # the pumps' case: no timer to arm and cancel per message
                 data: bytes = await sock.arecv()
+                return data
+            async with asyncio.timeout(timeout):
+                data = await sock.arecv()
                 return data
         except TimeoutError as exc:
             raise LinkTimeout(f"{self.name}: nothing received within {timeout} s") from exc

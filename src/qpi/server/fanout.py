@@ -90,7 +90,8 @@ class FanOut:
         self._deferred = False
 
     def wake(self, _events: object = None) -> None:
-        self._wake.set()
+        if self.subscribers:  # nobody listens: no read to do (the pump is paused)
+            self._wake.set()
 
     async def subscribe(self, sub: Subscriber) -> None:
         """Add a stream. After a pause (no streams) the pump starts again from the newest event, read
@@ -106,6 +107,8 @@ class FanOut:
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
         sub.closed = True
+        if not self.subscribers:
+            self._wake.set()  # one last pass: the loop sees nobody and pauses
 
     def count_for(self, user_id: str) -> int:
         return sum(1 for s in self.subscribers if s.user_id == user_id and not s.closed)

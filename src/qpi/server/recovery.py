@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,8 @@ __all__ = ["Recovery"]
 
 logger = logging.getLogger(__name__)
 
+_MIN_SWEEP_INTERVAL_S = 0.05
+
 
 def _dt(us: int | None) -> datetime | None:
     return None if us is None else from_us(int(us))
@@ -54,9 +57,13 @@ class Recovery:
 
     async def run(self) -> None:
         while True:
+            started = time.monotonic()
             next_at = await self.sweep()
             delay = max(0.0, (next_at - from_us(self.ctx.clock.now_us())).total_seconds())
             await wait_event(self._event, max(0.01, delay))
+            # Claims and held lists wake the sweep once per job; its deadlines are seconds away, so
+            # a burst of wake-ups shares one sweep (at most one per _MIN_SWEEP_INTERVAL_S).
+            await asyncio.sleep(max(0.0, _MIN_SWEEP_INTERVAL_S - (time.monotonic() - started)))
             self._event.clear()
 
     def _driver(self, driver_id: str | None, rows: dict[str, Any], job_session: int) -> LeaseDriver:
