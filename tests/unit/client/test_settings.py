@@ -125,3 +125,16 @@ def test_async_client_repr_shows_only_a_prefix(clean_env: Path) -> None:
     assert repr(client) == "AsyncClient(url='http://127.0.0.1:9', profile='default', token='qpi_aaaa…')"
     with Client("http://127.0.0.1:9", "qpi_" + "b" * 64) as sync:
         assert repr(sync) == "Client(url='http://127.0.0.1:9', profile='default', token='qpi_bbbb…')"
+
+
+def test_plain_http_skips_the_ca_bundle_but_would_fail_closed() -> None:
+    import ssl
+
+    from qpi.client.transport import _ssl_context
+
+    context = _ssl_context(True, "http://127.0.0.1:8090")
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.get_ca_certs() == []  # nothing trusted: any TLS use would be refused
+    assert _ssl_context(True, "https://qpi.example.org") is True
+    assert _ssl_context(False, "http://127.0.0.1:8090") is False  # an explicit choice is kept
