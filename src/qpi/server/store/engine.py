@@ -109,6 +109,17 @@ class Db:
         self.dialect: Dialect = dialect
         self.engine = engine
 
+    def use_index(self, index: str) -> str:
+        """`` INDEXED BY index`` on SQLite, nothing on PostgreSQL.
+
+        SQLite's planner has no statistics unless someone runs ``ANALYZE``, and without them it
+        prefers an index with more equality columns over the partial index made for the query
+        (``qpu_id, state`` over the payable-rank index: a scan of every pending job of the QPU
+        instead of the few ahead). The queries whose cost must not depend on the backlog name
+        their index; PostgreSQL keeps statistics and plans them well by itself.
+        """
+        return f" INDEXED BY {index}" if self.dialect == "sqlite" else ""
+
     async def open(self) -> None:
         if isinstance(self.engine, PostgresEngine):
             await self.engine.start_connection_pool()

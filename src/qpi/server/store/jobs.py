@@ -79,6 +79,10 @@ class Jobs:
         self.db = db
         self.n = names
         self.events = events
+        self._pending_of_owner = (
+            f"SELECT COUNT(*) AS c FROM {names.jobs}{db.use_index(f'{names.jobs}_pending_owner_idx')} "
+            "WHERE owner = {} AND state = 'pending'"
+        )
 
     async def _next_seq(self) -> int:
         if self.db.dialect == "postgres":
@@ -91,9 +95,7 @@ class Jobs:
         """T1 in one transaction: pending cap, insert, tags, ``job.created`` event (G1)."""
         async with self.db.transaction():
             if max_pending:
-                pending = await self.db.fetchval(
-                    f"SELECT COUNT(*) AS c FROM {self.n.jobs} WHERE owner = {{}} AND state = 'pending'", job.owner
-                )
+                pending = await self.db.fetchval(self._pending_of_owner, job.owner)
                 if int(pending) >= max_pending:
                     raise RateLimitedError(
                         f"you already have {pending} pending jobs, the limit is {max_pending}; "
@@ -327,9 +329,7 @@ class Jobs:
         return events
 
     async def pending_count_for_owner(self, owner: str) -> int:
-        value = await self.db.fetchval(
-            f"SELECT COUNT(*) AS c FROM {self.n.jobs} WHERE owner = {{}} AND state = 'pending'", owner
-        )
+        value = await self.db.fetchval(self._pending_of_owner, owner)
         return int(value)
 
     async def active_count_for_owner(self, owner: str) -> int:

@@ -16,14 +16,14 @@ from types import ModuleType
 
 from qpi.errors import ConfigError
 from qpi.server.store.engine import Db
-from qpi.server.store.migrations import m0001_initial
+from qpi.server.store.migrations import m0001_initial, m0002_pending_age_index
 from qpi.server.store.names import TableNames
 
 __all__ = ["MIGRATIONS", "MigrationStatus", "migrate", "migration_status"]
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS: tuple[ModuleType, ...] = (m0001_initial,)
+MIGRATIONS: tuple[ModuleType, ...] = (m0001_initial, m0002_pending_age_index)
 
 _ADVISORY_KEY = 0x51_50_49_00_01  # "QPI" + 1: serialises concurrent migrators on PostgreSQL
 

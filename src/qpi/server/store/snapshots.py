@@ -218,10 +218,11 @@ class Snapshots:
         """
         n = self.n
         sub = to_us(job.submitted_at)
-        rank = "AND (j.submitted_at < {} OR (j.submitted_at = {} AND j.seq < {}))"
+        # (submitted_at, seq) < (sub, seq), written so that the index serves it as a range
+        rank = "AND j.submitted_at <= {} AND (j.submitted_at < {} OR j.seq < {})"
         earlier = await self.db.fetchval(
-            f"SELECT COUNT(*) AS c FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.payable "
-            f"AND j.id <> {{}} {rank}",
+            f"SELECT COUNT(*) AS c FROM {n.jobs} j{self.db.use_index(f'{n.jobs}_payable_rank_idx')} "
+            f"WHERE j.qpu_id = {{}} AND j.state = 'pending' AND j.payable AND j.id <> {{}} {rank}",
             qpu_id,
             job.id,
             sub,
@@ -231,7 +232,8 @@ class Snapshots:
         of_holder = 0
         if slot is not None:
             of_holder = await self.db.fetchval(
-                f"SELECT COUNT(*) AS c FROM {n.jobs} j WHERE j.qpu_id = {{}} AND j.owner = {{}} "
+                f"SELECT COUNT(*) AS c FROM {n.jobs} j{self.db.use_index(f'{n.jobs}_holder_rank_idx')} "
+                f"WHERE j.qpu_id = {{}} AND j.owner = {{}} "
                 f"AND j.state = 'pending' AND j.payable AND j.id <> {{}} {rank}",
                 qpu_id,
                 slot.holder,

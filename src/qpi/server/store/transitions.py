@@ -69,6 +69,7 @@ class Transitions:
         self.events = events
         self.ledger = ledger
         self.snapshots = snapshots
+        self._by_age = db.use_index(f"{names.jobs}_pending_age_idx")  # migration 0002
 
     # --- claim (C1) ---------------------------------------------------------------------------
 
@@ -167,13 +168,14 @@ class Transitions:
 
     async def oldest_pending(self) -> list[dict[str, Any]]:
         return await self.db.fetch(
-            f"SELECT id, submitted_at FROM {self.n.jobs} WHERE state = 'pending' ORDER BY submitted_at LIMIT 1"
+            f"SELECT id, submitted_at FROM {self.n.jobs}{self._by_age} WHERE state = 'pending' "
+            "ORDER BY submitted_at LIMIT 1"
         )
 
     async def expired_pending(self, cutoff_us: int, limit: int = 500) -> list[dict[str, Any]]:
         return await self.db.fetch(
-            f"SELECT {_JOB_FACT_COLUMNS} FROM {self.n.jobs} WHERE state = 'pending' AND submitted_at <= {{}} "
-            "LIMIT {}",
+            f"SELECT {_JOB_FACT_COLUMNS} FROM {self.n.jobs}{self._by_age} WHERE state = 'pending' "
+            "AND submitted_at <= {} LIMIT {}",
             cutoff_us,
             limit,
         )
