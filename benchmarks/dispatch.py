@@ -8,6 +8,9 @@ in this process on the real store, for a QPU whose only driver is attached and i
 an idle online driver (a real ``qpi serve`` and ``qpi driver start`` with the no-op executor).
 Each with 100 and with 100,000 other pending jobs spread over 10 QPUs; the backlog belongs to a
 user with no balance, so it waits without blocking anyone.
+Also ``ready_s`` (start of ``qpi serve`` on the existing database to the first 200 from
+``/api/ready``) and ``rss_mb`` (the server's resident memory with that backlog queued, after the
+measurement), read from ``/proc``.
 """
 
 from __future__ import annotations
@@ -171,7 +174,15 @@ async def decision_times(url: str, n: int) -> list[float]:
         return times[10:]
 
 
-def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def submit_to_dispatch(url: str, data: Path, n: int) -> tuple[list[float], float, float]:
+    """created → dispatched_at of ``n`` jobs (ms), the server's ready time (s) and its RSS (MiB)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QPI_")}
     env["QPI_CONFIG_DIR"] = str(data.parent / "client")
     db = ["--database-url", url]
@@ -192,6 +203,7 @@ def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
     )
     port, nng = free_port(), free_port()
     log = open(data.parent / "server.log", "ab")  # noqa: SIM115
+    started = time.perf_counter()
     server = subprocess.Popen(
         qpi(
             "serve",
@@ -226,12 +238,14 @@ def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/api/ready", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        ready_s = time.perf_counter() - started
         s = httpx.post(
             f"{base}/api/auth/login", json={"email": "bench@example.org", "password": "benchpassword", "mode": "token"}
         ).json()["session_token"]
@@ -281,7 +295,7 @@ def submit_to_dispatch(url: str, data: Path, n: int) -> list[float]:
                 time.sleep(0.002)
             ids.append(job_id)
         ids = ids[10:]
-        return created_to_dispatched(url, data, ids)
+        return created_to_dispatched(url, data, ids), ready_s, rss_mb(server.pid)
     finally:
         for proc in (driver, server):
             if proc is not None:
@@ -320,11 +334,13 @@ def run(db: str, backlog: int, n: int, *, analyze: bool) -> None:
         def measure(url: str) -> None:
             asyncio.run(prepare(url, backlog, analyze=analyze))
             decisions = asyncio.run(decision_times(url, n))
-            latencies = submit_to_dispatch(url, data, n)
+            latencies, ready_s, rss = submit_to_dispatch(url, data, n)
             print(settings_line(figure="dispatch", database=db, backlog=backlog, qpus=10, n=n, analyze=analyze))
             report(f"dispatch_decision_ms[backlog={backlog}]", percentile(decisions, 0.5), "ms (p50)")
             report(f"submit_to_dispatch_p95_ms[backlog={backlog}]", percentile(latencies, 0.95), "ms")
             print(f"  (submit_to_dispatch p50 {percentile(latencies, 0.5):.3f} ms, max {max(latencies):.3f} ms)")
+            report(f"ready_s[backlog={backlog}]", ready_s, "s")
+            report(f"rss_mb[queued={backlog}]", rss, "MiB")
 
         if db == "sqlite":
             measure(f"sqlite:///{data / 'qpi.sqlite3'}")
@@ -339,7 +355,7 @@ def main() -> None:
     parser.add_argument("--backlogs", default="100,100000")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument(
-        "--no-analyze", action="store_true", help="PostgreSQL: skip ANALYZE after the bulk load (stale planner stats)"
+        "--no-analyze", action="store_true", help="PostgreSQL: no VACUUM ANALYZE after the bulk load (stale statistics)"
     )
     args = parser.parse_args()
     print("note: the server, the driver, its workers and this client share the machine's cores")
