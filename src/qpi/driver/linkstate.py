@@ -186,12 +186,13 @@ class LinkSession:
     async def _receive(self) -> None:
         while True:
             try:
-                data = await self.dialer.recv()
+                batch = await self.dialer.recv_batch()
             except LinkError:
                 self.lost.set()
                 return
             self.last_server = time.monotonic()
-            await self._handle(decode(data))
+            for data in batch:
+                await self._handle(decode(data))
 
     async def _handle(self, msg: Any) -> None:
         r = self.reply

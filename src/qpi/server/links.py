@@ -159,14 +159,16 @@ class LinkManager:
     async def _pump(self, link: Link) -> None:
         while True:
             try:
-                data = await link.listener.recv()
+                batch = await link.listener.recv_batch()
             except LinkClosed:
                 return
             except LinkError:
                 logger.exception("driver=%s receive failed", link.driver_id)
                 await asyncio.sleep(0.5)
                 continue
-            await self.inbox.put(Inbound(link.driver_id, link.session, data, self.ctx.clock.now_us()))
+            now_us = self.ctx.clock.now_us()
+            for data in batch:
+                self.inbox.put_nowait(Inbound(link.driver_id, link.session, data, now_us))
 
     async def close(self, driver_id: str, reason: DisconnectReason | None = None, *, forget: bool = True) -> None:
         """Tell the driver why (``Disconnect``), close its pipe and, with ``forget``, its listener."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qpi.errors import LinkClosed, LinkError, LinkTimeout, MessageTooLarge
-from qpi.protocol.transport import check_size
+from qpi.protocol.transport import RECV_BUFFER, check_size
 from qpi.server.tls import TlsMaterial, ensure_tls
 
 from .conftest import CURRENT_CN, LIMIT, WAIT, ClientCert, Recorder, dialer, free_port, listener, make_material
@@ -38,6 +38,27 @@ async def test_round_trip_both_ways(material: TlsMaterial, issue: Issue) -> None
         await link.wait_detached(WAIT)
     await server_events.wait_for(lambda: server_events.kinds() == ["attached", "detached"], "detach event")
     assert driver_events.kinds()[0] == "attached"
+
+
+async def test_recv_batch_takes_every_queued_message_in_one_call_in_order(material: TlsMaterial, issue: Issue) -> None:
+    async with listener(material, port=free_port()) as link, dialer(material, link.port, issue(CURRENT_CN)) as drv:
+        await drv.wait_attached(WAIT)
+        await link.wait_attached(WAIT)
+        sent = [f"m{i}".encode() for i in range(RECV_BUFFER)]
+        for data in sent:
+            await drv.send(data)
+        received: list[bytes] = []
+        batches = []
+        async with asyncio.timeout(WAIT):
+            await asyncio.sleep(0.3)  # all of them are queued in the listener's socket by now
+            while len(received) < len(sent):
+                batch = await link.recv_batch()
+                batches.append(len(batch))
+                received.extend(batch)
+        assert received == sent
+        assert max(batches) > 1, batches  # queued messages came together, not one per wake-up
+        await drv.send(b"later")
+        assert await link.recv_batch() == [b"later"]  # and it still waits for the next one
 
 
 async def test_client_without_certificate_is_refused(material: TlsMaterial) -> None:
