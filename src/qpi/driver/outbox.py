@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from qpi.protocol.messages import JobRef
@@ -26,33 +25,52 @@ MAX_BYTES = 1 << 30
 
 
 class Outbox:
-    def __init__(self, directory: Path) -> None:
+    """The directory, and an index of its entries kept in memory (sizes by attempt).
+
+    The driver is the only writer of its outbox, so the index is read from the directory once, at
+    start, and then follows ``put`` and ``remove``: checking ``full()`` on every dispatch costs
+    nothing, however many results are waiting (it listed and stat-ed the directory before).
+    """
+
+    def __init__(self, directory: Path, *, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.dir = directory
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._sizes: dict[tuple[str, int], int] = {}
+        self._bytes = 0
+        for entry in self.dir.iterdir():
+            match = _NAME.match(entry.name)
+            if match:
+                self._index(match["job"], int(match["attempt"]), entry.stat().st_size)
+            elif entry.name.startswith(".tmp-"):
+                entry.unlink(missing_ok=True)  # a put cut short by a crash: never renamed, never sent
 
     def _path(self, job_id: str, attempt: int) -> Path:
         return self.dir / f"{job_id}.{attempt}.msgpack"
 
+    def _index(self, job_id: str, attempt: int, size: int) -> None:
+        self._bytes += size - self._sizes.get((job_id, attempt), 0)
+        self._sizes[(job_id, attempt)] = size
+
     def put(self, job_id: str, attempt: int, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
+        # One attempt has one result and the driver writes it once, so the temporary name is fixed.
+        tmp = self.dir / f".tmp-{job_id}.{attempt}"
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, self._path(job_id, attempt))
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
+        self._index(job_id, attempt, len(data))
 
     def remove(self, job_id: str, attempt: int) -> None:
         self._path(job_id, attempt).unlink(missing_ok=True)
+        self._bytes -= self._sizes.pop((job_id, attempt), 0)
 
     def refs(self) -> list[JobRef]:
-        out = []
-        for entry in sorted(self.dir.iterdir()):
-            match = _NAME.match(entry.name)
-            if match:
-                out.append(JobRef(job_id=match["job"], attempt=int(match["attempt"])))
-        return out
+        return [JobRef(job_id=job, attempt=attempt) for job, attempt in sorted(self._sizes)]
 
     def items(self) -> list[tuple[JobRef, bytes]]:
         out = []
@@ -64,9 +82,8 @@ class Outbox:
         return out
 
     def __len__(self) -> int:
-        return len(self.refs())
+        return len(self._sizes)
 
     def full(self) -> bool:
         """Past 10 000 entries or 1 GiB the driver takes no new jobs until it shrinks (P-5.7)."""
-        entries = [e for e in self.dir.iterdir() if _NAME.match(e.name)]
-        return len(entries) >= MAX_ENTRIES or sum(e.stat().st_size for e in entries) >= MAX_BYTES
+        return len(self._sizes) >= self.max_entries or self._bytes >= self.max_bytes
