@@ -1,4 +1,5 @@
-"""Housekeeping loop: purge expired sessions and idempotency keys, prune old events."""
+"""Housekeeping loops: purge expired sessions and idempotency keys, prune old events; checkpoint
+SQLite's write-ahead log off the event loop."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from qpi.server.context import ServerContext
 
-__all__ = ["housekeeping_loop"]
+__all__ = ["housekeeping_loop", "wal_checkpoint_loop"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +30,12 @@ async def housekeeping_loop(ctx: ServerContext) -> None:
             if pruned:
                 logger.info("pruned %d events older than the retention", pruned)
         await asyncio.sleep(interval)
+
+
+async def wal_checkpoint_loop(ctx: ServerContext) -> None:
+    """Checkpoint the SQLite WAL every ``CHECKPOINT_INTERVAL`` on a thread, instead of in a commit."""
+    from qpi.server.store.sqlite import CHECKPOINT_INTERVAL
+
+    while True:
+        await asyncio.sleep(CHECKPOINT_INTERVAL)
+        await ctx.store.db.checkpoint()

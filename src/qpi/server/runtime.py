@@ -24,7 +24,7 @@ from qpi.errors import ConfigError
 from qpi.server.app import create_app
 from qpi.server.clock import Clock, SystemClock
 from qpi.server.context import ServerContext
-from qpi.server.housekeeping import housekeeping_loop
+from qpi.server.housekeeping import housekeeping_loop, wal_checkpoint_loop
 from qpi.server.localmode import LocalSetup, ensure_local, run_local_driver
 from qpi.server.store import Store, TableNames
 from qpi.server.supervisor import Supervisor
@@ -87,6 +87,8 @@ class Server:
             ctx = self.ctx = ServerContext.build(config, store, self.clock, tls=tls)
             self.links = wire_link_layer(ctx, self.supervisor)
             self.supervisor.add("housekeeping", lambda: housekeeping_loop(ctx))
+            if store.dialect == "sqlite":
+                self.supervisor.add("wal-checkpoint", lambda: wal_checkpoint_loop(ctx))
             await self._reconcile()
             if config.local_qpu:
                 setup = self.local = await ensure_local(ctx)

@@ -126,6 +126,12 @@ class Db:
         elif isinstance(self.engine, PersistentSQLiteEngine):
             await self.engine.shared_connection()
 
+    async def checkpoint(self) -> None:
+        """SQLite: a passive WAL checkpoint on its own thread (``sqlite.py``); PostgreSQL: nothing."""
+        if isinstance(self.engine, PersistentSQLiteEngine):
+            with _DRIVER_ERRORS:
+                await self.engine.checkpoint()
+
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
             if self.engine.pool is not None:
