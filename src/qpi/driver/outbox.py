@@ -77,8 +77,8 @@ class Outbox:
         for ref in self.refs():
             try:
                 out.append((ref, self._path(ref.job_id, ref.attempt).read_bytes()))
-            except FileNotFoundError:
-                continue
+            except FileNotFoundError:  # deleted behind the driver's back: forget it too
+                self._bytes -= self._sizes.pop((ref.job_id, ref.attempt), 0)
         return out
 
     def __len__(self) -> int:

@@ -26,6 +26,9 @@ def test_results_stay_until_removed_and_a_new_outbox_finds_them(tmp_path: Path) 
 
     again = Outbox(tmp_path / "outbox")  # the driver restarted
     assert again.items() == [(JobRef(job_id="job_a", attempt=2), b"a2"), (JobRef(job_id="job_a", attempt=10), b"a10")]
+    (tmp_path / "outbox" / "job_a.10.msgpack").unlink()  # removed by someone else
+    assert again.items() == [(JobRef(job_id="job_a", attempt=2), b"a2")]
+    assert again.refs() == [JobRef(job_id="job_a", attempt=2)] and len(again) == 1
 
 
 def test_a_write_cut_short_is_neither_listed_nor_kept(tmp_path: Path) -> None:
