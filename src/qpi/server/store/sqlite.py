@@ -16,7 +16,7 @@ Both connections: WAL, ``synchronous = NORMAL``, ``busy_timeout`` 5 s, foreign k
 **Checkpoints** copy the WAL back into the database file and fsync both. SQLite runs them inside
 the commit that crosses ``wal_autocheckpoint`` pages (every ~15 jobs here), which put an fsync on
 the event loop. The writer's threshold is raised to a backstop and :meth:`checkpoint` runs a
-``PASSIVE`` checkpoint on a third connection, on its own thread, from the server's
+``PASSIVE`` checkpoint on a short-lived third connection, on a worker thread, from the server's
 ``wal-checkpoint`` task (every ``CHECKPOINT_INTERVAL``); it never waits for the writer or readers.
 """
 
@@ -153,7 +153,6 @@ class PersistentSQLiteEngine(SQLiteEngine):
         self.lock = asyncio.Lock()
         self._writer: InlineConnection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._checkpointer: aiosqlite.Connection | None = None
 
     def writer(self) -> InlineConnection:
         if self._writer is None:
@@ -181,12 +180,16 @@ class PersistentSQLiteEngine(SQLiteEngine):
 
     async def checkpoint(self) -> tuple[int, int, int]:
         """A ``PASSIVE`` WAL checkpoint off the event loop: ``(busy, wal_frames, checkpointed_frames)``."""
-        if self._checkpointer is None:
-            conn = await aiosqlite.connect(**self.connection_kwargs)
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            self._checkpointer = conn
-        rows = list(await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))
-        busy, frames, done = rows[0]
+        return await asyncio.to_thread(self._checkpoint_now)
+
+    def _checkpoint_now(self) -> tuple[int, int, int]:
+        # A connection of its own, opened and closed in the worker thread: a cancelled caller can
+        # never leave it open (the writer and reader stay open, so closing it keeps the WAL).
+        conn = sqlite3.connect(**self.connection_kwargs)
+        try:
+            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            conn.close()
         return int(busy), int(frames), int(done)
 
     async def read(self, query: str, args: Sequence[Any]) -> list[Any]:
@@ -224,9 +227,8 @@ class PersistentSQLiteEngine(SQLiteEngine):
         return _PersistentTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     async def close(self) -> None:
-        for conn in (self._checkpointer, self._reader):
-            if conn is not None:
-                await conn.close()
+        if self._reader is not None:
+            await self._reader.close()
         if self._writer is not None:
             await self._writer.close()
-        self._writer = self._reader = self._checkpointer = None
+        self._writer = self._reader = None
