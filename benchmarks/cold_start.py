@@ -44,8 +44,10 @@ def serve_start(data: Path, path: str, env: dict[str, str]) -> float:
     nng = free_port()
     args = ["serve", "--data-dir", str(data), "--server-port", str(port), "--host", "127.0.0.1"]
     args += ["--port-range-start", str(nng), "--port-range-end", str(nng + 4), "--log-level", "warning"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(qpi(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = data.parent / "serve.log"
+    with open(log_path, "ab") as log:  # a file, not a pipe: a chatty server never blocks on it
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(qpi(*args), env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         with httpx.Client(timeout=1) as c:
             while True:
@@ -55,7 +57,7 @@ def serve_start(data: Path, path: str, env: dict[str, str]) -> float:
                 except httpx.HTTPError:
                     pass
                 if proc.poll() is not None:
-                    raise RuntimeError(f"qpi serve exited {proc.returncode}: {proc.stderr.read()[-2000:]!r}")
+                    raise RuntimeError(f"qpi serve exited {proc.returncode}: {log_path.read_text()[-2000:]}")
                 time.sleep(0.005)
     finally:
         proc.terminate()
