@@ -69,8 +69,10 @@ class Res:
         return await self.client.delete(path, headers=who.headers)
 
     async def book(self, who: Account, start: float, end: float, **fields: Any) -> httpx.Response:
-        """POST a booking from ``start`` to ``end`` seconds from now."""
-        return await self.post("/api/bookings", who, {"start_time": ts(start), "end_time": ts(end), **fields})
+        """POST a booking from ``start`` to ``end`` seconds from now (one "now" for both ends)."""
+        now = datetime.now(UTC)
+        body = {"start_time": ts(start, base=now), "end_time": ts(end, base=now), **fields}
+        return await self.post("/api/bookings", who, body)
 
     async def events(self, who: Account, types: str) -> list[dict[str, Any]]:
         r = await self.get("/api/events", who, type=types, sort="id", per_page=500)
