@@ -14,9 +14,10 @@ from typing import Any
 import msgspec
 import pytest
 
+from integration.store.seeding import pending_job, user_and_qpu
 from qpi.server.scheduling import DriverState, QpuSnapshot, SchedulerSettings
-from qpi.server.store import NewJob, Store, TableNames
-from qpi.server.store.common import json_dumps, new_id
+from qpi.server.store import Store, TableNames
+from qpi.server.store.common import new_id
 
 pytestmark = pytest.mark.anyio
 
@@ -44,23 +45,7 @@ def attached(snap: QpuSnapshot, *, capacity: int = 1000) -> QpuSnapshot:
 
 async def seed(store: Store, jobs: int) -> tuple[str, str, str, list[str]]:
     now = int(datetime.now(UTC).timestamp() * 1e6)
-    user = await store.users.create(
-        email=f"u{new_id()}@x.org", name="u", password_hash=None, role="user", balance_ms=10**9, now=now, actor=None
-    )
-    qpu = await store.qpus.create(
-        {
-            "name": f"q{new_id()}",
-            "description": "",
-            "num_qubits": 5,
-            "enabled": True,
-            "max_shots": 1000,
-            "max_circuits": 10,
-            "on_driver_loss": "auto",
-            "bookable": True,
-            "max_concurrent": None,
-        },
-        now=now,
-    )
+    user, qpu = await user_and_qpu(store, now=now)
     driver = await store.drivers.create(
         name="d",
         qpu_id=qpu.id,
@@ -73,27 +58,7 @@ async def seed(store: Store, jobs: int) -> tuple[str, str, str, list[str]]:
         enabled=True,
         now=now,
     )
-    ids = []
-    for _ in range(jobs):
-        job_id = new_id()
-        await store.jobs.insert(
-            NewJob(
-                id=job_id,
-                owner=user.id,
-                qpu_id=qpu.id,
-                qpu_name=qpu.name,
-                qpu_auto=False,
-                name=None,
-                payload_json=json_dumps({"id": job_id, "circuits": []}),
-                shots=10,
-                num_circuits=1,
-                meas_level=2,
-                max_attempts=3,
-            ),
-            now=now,
-            max_pending=None,
-        )
-        ids.append(job_id)
+    ids = [(await pending_job(store, user.id, qpu, now=now)).id for _ in range(jobs)]
     return user.id, qpu.id, driver.id, ids
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from integration.store.seeding import pending_job, user_and_qpu
 from qpi.server.scheduling import PendingJob
-from qpi.server.store import NewJob, Store, TableNames
-from qpi.server.store.common import json_dumps, new_id
+from qpi.server.store import Store, TableNames
 
 pytestmark = pytest.mark.anyio
 
@@ -58,46 +58,13 @@ async def store(database_url: str) -> Any:
 
 async def backlog(store: Store, n: int) -> tuple[str, list[tuple[str, int, int]]]:
     """``n`` pending jobs of one payable user on one QPU, submitted 1 s apart, pairs sharing an instant."""
-    user = await store.users.create(
-        email=f"u{new_id()}@x.org", name="u", password_hash=None, role="user", balance_ms=10**9, now=BASE_US, actor=None
-    )
-    qpu = await store.qpus.create(
-        {
-            "name": f"q{new_id()}",
-            "description": "",
-            "num_qubits": 5,
-            "enabled": True,
-            "max_shots": 1000,
-            "max_circuits": 10,
-            "on_driver_loss": "auto",
-            "bookable": True,
-            "max_concurrent": None,
-        },
-        now=BASE_US,
-    )
+    user, qpu = await user_and_qpu(store, now=BASE_US)
     jobs = []
     async with store.db.transaction():
         for k in range(n):
-            job_id = new_id()
             submitted = BASE_US + (k // 2) * 1_000_000
-            row, _ = await store.jobs.insert(
-                NewJob(
-                    id=job_id,
-                    owner=user.id,
-                    qpu_id=qpu.id,
-                    qpu_name=qpu.name,
-                    qpu_auto=False,
-                    name=None,
-                    payload_json=json_dumps({"id": job_id, "circuits": []}),
-                    shots=10,
-                    num_circuits=1,
-                    meas_level=2,
-                    max_attempts=3,
-                ),
-                now=submitted,
-                max_pending=None,
-            )
-            jobs.append((job_id, submitted, int(row.seq)))
+            row = await pending_job(store, user.id, qpu, now=submitted)
+            jobs.append((row.id, submitted, int(row.seq)))
     if store.dialect == "postgres":
         await store.db.execute("ANALYZE")  # what autovacuum does after a bulk load
     return qpu.id, jobs
